@@ -1,0 +1,159 @@
+"""The console as a group chat: every line is a message, ``@name text`` speaks as ``name``.
+
+Works on a TTY and on a pipe, so scripts and tests can play a whole group. Buttons print as numbered
+options (``[1] Library (0)``); typing ``[1]`` presses button 1 of the latest message that had buttons.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import sys
+import uuid
+from collections.abc import Callable
+from typing import IO
+
+from bot.adapter import Adapter, Capabilities, CoreAPI
+from bot.errors import StoreUnavailable
+from bot.events import (
+    Button,
+    ButtonPress,
+    ChatRef,
+    Command,
+    Edit,
+    Event,
+    File,
+    Notice,
+    Outgoing,
+    Reply,
+    Text,
+    Update,
+    UserRef,
+)
+from bot.i18n import _
+
+log = logging.getLogger(__name__)
+DEFAULT_USER = "you"
+_SPEAKER = re.compile(r"@([\w.-]{1,64})\s+(.*)", re.DOTALL)
+_COMMAND = re.compile(r"/([A-Za-z0-9_]{1,64})(?:@\S+)?(?:\s+(.*))?", re.DOTALL)
+_PRESS = re.compile(r"\[(\d{1,3})\]")
+RETRIES = (0.5, 1.0, 2.0)
+
+
+def parse_line(line: str, default_user: str = DEFAULT_USER) -> tuple[str, Event] | None:
+    """``@ann /vote 1 2`` → (``ann``, Command('vote', '1 2')). Returns None for a blank line."""
+    line = line.rstrip("\r\n")
+    user = default_user
+    match = _SPEAKER.fullmatch(line.strip())
+    if match:
+        user, line = match.group(1), match.group(2)
+    text = line.strip()
+    if not text:
+        return None
+    if (press := _PRESS.fullmatch(text)) is not None:
+        return user, ButtonPress(press.group(1))
+    if (command := _COMMAND.fullmatch(text)) is not None:
+        return user, Command(command.group(1).lower(), (command.group(2) or "").strip())
+    return user, Text(text)
+
+
+class ConsoleAdapter(Adapter):
+    platform = "console"
+    capabilities = Capabilities(buttons=True, edits=False, native_polls=False, markup=False, max_text=100_000)
+
+    def __init__(
+        self,
+        stdin: IO[str] | None = None,
+        stdout: IO[str] | None = None,
+        chat_title: str = "Console",
+        chat_id: str = "console",
+    ) -> None:
+        self._stdin = stdin or sys.stdin
+        self._stdout = stdout or sys.stdout
+        self.chat = ChatRef(self.platform, chat_id, title=chat_title)
+        self._session = uuid.uuid4().hex[:12]
+        self._counter = 0
+        self._buttons: list[Button] = []
+        self._sent = 0
+        self._task: asyncio.Task[None] | None = None
+        self._done = asyncio.Event()
+        self._readline: Callable[[], str] = self._stdin.readline
+
+    async def start(self, core: CoreAPI) -> None:
+        self._core = core
+        self._task = asyncio.create_task(self._loop(), name="console")
+
+    async def stop(self) -> None:
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+        self._done.set()
+
+    async def wait_closed(self) -> None:
+        await self._done.wait()
+
+    async def _loop(self) -> None:
+        try:
+            while True:
+                line = await asyncio.to_thread(self._readline)
+                if line == "":
+                    break
+                await self.feed(line)
+        finally:
+            self._done.set()
+
+    async def feed(self, line: str) -> None:
+        """Handle one typed line (public so tests can drive the console without a pipe)."""
+        parsed = parse_line(line)
+        if parsed is None:
+            return
+        user, event = parsed
+        if isinstance(event, ButtonPress):
+            index = int(event.payload) - 1
+            if not 0 <= index < len(self._buttons):
+                self._print(_("There is no option [{number}] to choose.").format(number=event.payload))
+                return
+            event = ButtonPress(self._buttons[index].payload)
+        self._counter += 1
+        update = Update(
+            update_id=f"{self._session}:{self._counter}",
+            chat=self.chat,
+            user=UserRef(self.platform, user, user),
+            event=event,
+        )
+        for delay in (*RETRIES, None):
+            try:
+                await self._core.handle(update)
+                return
+            except StoreUnavailable as exc:
+                log.warning("store unavailable: %s", exc)
+                if delay is None:
+                    self._print(_("The database cannot be reached right now, so nothing was done. Please try again."))
+                    return
+                await asyncio.sleep(delay)
+            except Exception:
+                log.exception("update failed")
+                self._print(_("Something went wrong on our side; nothing was changed. Please try again."))
+                return
+
+    async def send(self, chat: ChatRef, message: Outgoing) -> str | None:
+        if isinstance(message, Reply):
+            lines = message.text.splitlines() or [""]
+            if message.buttons:
+                self._buttons = list(message.buttons)
+                lines.append("  ".join(f"[{i}] {b.label}" for i, b in enumerate(message.buttons, start=1)))
+            self._print("\n".join(lines))
+            self._sent += 1
+            return str(self._sent)
+        if isinstance(message, Notice):
+            self._print(message.text)
+        elif isinstance(message, File):
+            self._print(f"[{message.filename}, {len(message.content)} bytes] {message.caption}".rstrip())
+        elif isinstance(message, Edit):
+            pass
+        return None
+
+    def _print(self, text: str) -> None:
+        lines = text.splitlines() or [""]
+        out = "bot: " + lines[0] + "".join("\n     " + line for line in lines[1:])
+        print(out, file=self._stdout, flush=True)

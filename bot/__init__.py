@@ -1,0 +1,29 @@
+"""The platform-neutral core: events, dispatcher, Interlinker base, i18n, scheduler, application."""
+
+from bot.adapter import Adapter, Capabilities, CoreAPI, HandleResult
+from bot.context import Context
+from bot.errors import PermissionDenied, StoreUnavailable, UserError
+from bot.events import (
+    Button,
+    ButtonPress,
+    ChatRef,
+    Command,
+    Edit,
+    File,
+    NativePollAnswer,
+    Notice,
+    PollSpec,
+    Reply,
+    Text,
+    Update,
+    UserRef,
+)
+from bot.interlinker import Catalogue, Interlinker, button, command, dialog, job
+from bot.roles import Role
+
+__all__ = [
+    "Adapter", "Button", "ButtonPress", "Capabilities", "Catalogue", "ChatRef", "Command", "Context", "CoreAPI",
+    "Edit", "File", "HandleResult", "Interlinker", "NativePollAnswer", "Notice", "PermissionDenied", "PollSpec",
+    "Reply", "Role", "StoreUnavailable", "Text", "Update", "UserError", "UserRef", "button", "command", "dialog",
+    "job",
+]

@@ -1,0 +1,89 @@
+"""The contract between the core and a chat network.
+
+An adapter turns its network's updates into ``Update``s and calls ``CoreAPI.handle``; the core answers by
+calling ``send`` with platform-neutral messages. ``capabilities`` lets Interlinkers degrade gracefully.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from bot.events import ChatRef, Outgoing, Update, UserRef
+from bot.roles import Role
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+    from bot.config import Settings
+    from storage.state import AdapterState
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a network can show. The core and Interlinkers read it; they never test the platform name."""
+
+    buttons: bool = False
+    edits: bool = False
+    native_polls: bool = False
+    markup: bool = False
+    max_text: int = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class HandleResult:
+    """What became of one update: ``duplicate`` means it had been handled before and was skipped."""
+
+    duplicate: bool = False
+
+
+class CoreAPI(Protocol):
+    """What an adapter may use of the core."""
+
+    settings: Settings
+    state: AdapterState
+
+    async def handle(self, update: Update) -> HandleResult:
+        """Process one update in its own transaction, exactly once per ``update.update_id``; replies are
+        passed to the adapter's ``send`` after the transaction committed."""
+        ...
+
+    def web_app(self) -> web.Application:
+        """The shared aiohttp application, for adapters that receive webhooks. Add routes before start."""
+        ...
+
+
+class Adapter(abc.ABC):
+    """Base class for chat-network adapters."""
+
+    platform: str
+    capabilities: Capabilities = Capabilities()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Adapter | None:
+        """The adapter as configured, or None when its settings are absent (so it does not start).
+        Raise ``ConfigError`` naming the key when a setting is present but wrong."""
+        return None
+
+    @abc.abstractmethod
+    async def start(self, core: CoreAPI) -> None:
+        """Connect and begin feeding updates to ``core.handle``. Returns once running (not when done)."""
+
+    @abc.abstractmethod
+    async def stop(self) -> None:
+        """Stop receiving, flush what is queued for sending, keep state for the next start."""
+
+    @abc.abstractmethod
+    async def send(self, chat: ChatRef, message: Outgoing) -> str | None:
+        """Show ``message`` in ``chat``; return the platform's message id when there is one."""
+
+    async def platform_role(self, chat: ChatRef, user: UserRef) -> Role | None:
+        """A role the network itself grants (chat administrator, room power level), if any."""
+        return None
+
+    async def wait_closed(self) -> None:
+        """Return when the adapter ends by itself (the console at end of input); most never do."""
+        import asyncio
+
+        await asyncio.Event().wait()

@@ -1,0 +1,170 @@
+"""The application: wires store, scheduler, outbox, Interlinkers, HTTP server and adapters together."""
+
+from __future__ import annotations
+
+import logging
+from importlib.metadata import entry_points
+from typing import Any
+
+from aiohttp import web
+
+from bot.adapter import Adapter, HandleResult
+from bot.builtin import CoreCommands
+from bot.buttons import Signer
+from bot.config import Settings
+from bot.context import Context
+from bot.dispatcher import Dispatcher
+from bot.events import ChatRef, Update
+from bot.i18n import check_catalogs, using_locale
+from bot.interlinker import Interlinker, discover
+from bot.roles import Role
+from bot.scheduler import Scheduler
+from bot.services import Services
+from storage.engine import create_engine, session_factory
+from storage.migrate import upgrade
+from storage.models import ChatLink, Initiative
+from storage.outbox import OutboxWorker
+from storage.state import AdapterState
+
+log = logging.getLogger(__name__)
+ADAPTER_GROUP = "interlink.adapters"
+
+
+def configured_adapters(settings: Settings) -> list[Adapter]:
+    """Every installed adapter whose settings are present (``from_settings`` returns one)."""
+    found: list[Adapter] = []
+    for ep in sorted(entry_points(group=ADAPTER_GROUP), key=lambda e: e.name):
+        try:
+            cls = ep.load()
+        except ImportError as exc:
+            log.debug("adapter %s not installed: %s", ep.name, exc)
+            continue
+        adapter = cls.from_settings(settings)
+        if adapter is not None:
+            found.append(adapter)
+    return found
+
+
+class App:
+    """Implements ``bot.adapter.CoreAPI`` for the adapters."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        adapters: list[Adapter] | None = None,
+        interlinkers: list[type[Interlinker]] | None = None,
+        http: bool = True,
+    ) -> None:
+        self.settings = settings
+        self._adapters = list(adapters or [])
+        self._interlinker_classes = interlinkers
+        self._with_http = http
+        self.engine = create_engine(settings.database_url)
+        self.sessions = session_factory(self.engine)
+        self.pa_engine = (
+            self.engine if settings.pa_database_url == settings.database_url
+            else create_engine(settings.pa_database_url)
+        )
+        self.pa_sessions = session_factory(self.pa_engine)
+        self.state = AdapterState(self.sessions)
+        self.services = Services(
+            settings=settings,
+            sessions=self.sessions,
+            pa_sessions=self.pa_sessions,
+            signer=Signer(settings.secret),
+            scheduler=Scheduler(settings.database_url, self._run_job),
+            outbox=OutboxWorker(self.sessions, self.pa_sessions),
+        )
+        self.dispatcher = Dispatcher(self.services)
+        self.services.dispatcher = self.dispatcher
+        self._web_app = web.Application()
+        self.http_server: Any = None
+        self._started: list[Adapter] = []
+
+    # --- CoreAPI -----------------------------------------------------------------------------------
+
+    async def handle(self, update: Update) -> HandleResult:
+        return await self.dispatcher.handle(update)
+
+    def web_app(self) -> web.Application:
+        return self._web_app
+
+    # --- lifecycle ---------------------------------------------------------------------------------
+
+    @property
+    def adapters(self) -> list[Adapter]:
+        return list(self._adapters)
+
+    def interlinker_classes(self) -> list[type[Interlinker]]:
+        return self._interlinker_classes if self._interlinker_classes is not None else discover()
+
+    async def migrate(self) -> None:
+        dirs = [cls.migrations for cls in self.interlinker_classes() if cls.migrations is not None]
+        await upgrade(self.settings.database_url, dirs, engine=self.engine)
+        if self.pa_engine is not self.engine:
+            await upgrade(self.settings.pa_database_url, dirs, engine=self.pa_engine)
+
+    async def start(self) -> None:
+        check_catalogs()
+        await self.migrate()
+        for cls in [CoreCommands, *self.interlinker_classes()]:
+            instance = cls(self.services)
+            self.services.interlinkers[cls.name] = instance
+            self.dispatcher.register(instance)
+        self.services.scheduler.start()
+        self.services.outbox.start()
+        for interlinker in self.services.interlinkers.values():
+            await interlinker.start()
+        for adapter in self._adapters:
+            self.services.adapters[adapter.platform] = adapter
+        if self._with_http:
+            from adapters.http import HttpServer
+
+            self.http_server = HttpServer(self.settings, self._web_app, self.pa_sessions)
+        for adapter in self._adapters:
+            await adapter.start(self)
+            self._started.append(adapter)
+        if self.http_server is not None:
+            await self.http_server.start()
+
+    async def stop(self) -> None:
+        for adapter in reversed(self._started):
+            try:
+                await adapter.stop()
+            except Exception:
+                log.exception("adapter %s did not stop cleanly", adapter.platform)
+        self._started.clear()
+        if self.http_server is not None:
+            await self.http_server.stop()
+        for interlinker in self.services.interlinkers.values():
+            await interlinker.stop()
+        self.services.scheduler.shutdown()
+        await self.services.outbox.stop()
+        await self.engine.dispose()
+        if self.pa_engine is not self.engine:
+            await self.pa_engine.dispose()
+
+    # --- jobs --------------------------------------------------------------------------------------
+
+    async def _run_job(self, interlinker_name: str, job: str, params: dict[str, Any]) -> None:
+        """Run a stored job in its own transaction, speaking the initiative's language in its chat."""
+        params = dict(params)
+        platform, chat_id = params.pop("platform"), params.pop("chat_id")
+        interlinker = self.services.interlinkers.get(interlinker_name)
+        method = type(interlinker).jobs.get(job) if interlinker else None
+        if interlinker is None or method is None:
+            log.error("no job %s.%s; dropped", interlinker_name, job)
+            return
+        async with self.sessions.begin() as session:
+            link = await session.get(ChatLink, (platform, chat_id))
+            if link is None:
+                return
+            initiative = await session.get_one(Initiative, link.initiative_id)
+            chat = ChatRef(platform, chat_id, title=link.title)
+            ctx = Context(self.services, session, chat, initiative, role=Role.ORGANISER)
+            with using_locale(initiative.locale):
+                await getattr(interlinker, method)(ctx, **params)
+        for action in ctx.after_commit:
+            await action()
+        with using_locale(initiative.locale):
+            await self.services.deliver(chat, ctx.outgoing)

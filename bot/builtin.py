@@ -1,0 +1,72 @@
+"""Commands every chat has, whatever Interlinkers are installed: start, help, interlinkers, language,
+cancel. Written as an Interlinker so it goes through the same pipeline and permission checks."""
+
+from __future__ import annotations
+
+from bot.context import Context
+from bot.errors import UserError
+from bot.i18n import N_, SUPPORTED_LOCALES, _, language_name, set_locale
+from bot.interlinker import Catalogue, Interlinker, command
+from storage.models import User
+
+
+class CoreCommands(Interlinker):
+    name = "core"
+    catalogue = Catalogue(
+        title=N_("Core"),
+        description=N_("Help, languages and the list of Interlinkers."),
+        problem_profiles=("ORG_PROBLEM_4",),
+        targets=("citizens", "public_administrations"),
+    )
+
+    @command("start", help=N_("Say hello and see how to begin"))
+    async def hello(self, ctx: Context, args: str) -> None:
+        ctx.reply(
+            _(
+                "Hello {name}! I help this group organise together with the public administration: "
+                "polls and decisions, and more. Send /help to see what you can do."
+            ).format(name=ctx.user_ref.display_name if ctx.user_ref else "")
+        )
+
+    @command("help", help=N_("List the commands you can use"))
+    async def help(self, ctx: Context, args: str) -> None:
+        lines = [_("Commands you can use here:")]
+        for spec in sorted(self.services.dispatcher_commands(ctx.role), key=lambda s: s.name):
+            usage = f" {_(spec.usage)}" if spec.usage else ""
+            lines.append(f"/{spec.name}{usage} — {_(spec.help)}")
+        ctx.reply("\n".join(lines))
+
+    @command("interlinkers", help=N_("List the Interlinkers this bot offers"))
+    async def interlinkers(self, ctx: Context, args: str) -> None:
+        lines = [_("Interlinkers available here:")]
+        for interlinker in self.services.interlinkers.values():
+            if interlinker is self:
+                continue
+            meta = type(interlinker).catalogue
+            commands = ", ".join(f"/{name}" for name in sorted(type(interlinker).commands))
+            lines.append(f"• {_(meta.title)}: {_(meta.description)} ({commands})")
+        ctx.reply("\n".join(lines))
+
+    @command("language", help=N_("Choose the language I speak to you"), usage=N_("<code>"))
+    async def language(self, ctx: Context, args: str) -> None:
+        choices = ", ".join(f"{code} ({language_name(code)})" for code in SUPPORTED_LOCALES)
+        code = args.strip().lower()
+        if not code:
+            ctx.reply(_("Send /language followed by one of: {choices}.").format(choices=choices))
+            return
+        if code not in SUPPORTED_LOCALES:
+            raise UserError(
+                _("I don't speak “{code}” yet. Choose one of: {choices}.").format(code=code[:20], choices=choices)
+            )
+        user = ctx.user
+        assert isinstance(user, User)
+        user.locale = code
+        set_locale(code)
+        ctx.reply(_("From now on I will speak {language} with you.").format(language=language_name(code)))
+
+    @command("cancel", help=N_("Stop what you were doing"))
+    async def cancel(self, ctx: Context, args: str) -> None:
+        if await ctx.end_dialog():
+            ctx.reply(_("Cancelled. Nothing was saved."))
+        else:
+            ctx.reply(_("There is nothing to cancel."))

@@ -1,0 +1,121 @@
+"""The ``interlink`` command: run, console, serve, db upgrade, summary."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+from collections.abc import Sequence
+
+from bot.adapter import Adapter
+from bot.app import App, configured_adapters
+from bot.config import ConfigError, Settings, load_settings
+from bot.i18n import SUPPORTED_LOCALES, MissingCatalogError, using_locale
+from bot.summary import FORMATS, render
+from storage.engine import create_engine, session_factory
+from storage.outbox import OutboxWorker, read_outcomes
+
+log = logging.getLogger("interlink")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="interlink", description="Interlinkers as conversation.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="start every configured chat adapter (the console if none) and the HTTP server")
+    console = sub.add_parser("console", help="chat with the bot in this terminal (or through a pipe)")
+    console.add_argument("--http", action="store_true", help="also start the HTTP server")
+    sub.add_parser("serve", help="only the PA-facing HTTP server, outbox and scheduler")
+    db = sub.add_parser("db", help="database maintenance")
+    db.add_argument("action", choices=["upgrade"])
+    summary = sub.add_parser("summary", help="print the outcomes the PA side has received")
+    summary.add_argument("--initiative", help="only this initiative (its name)")
+    summary.add_argument("--format", choices=FORMATS, default="text")
+    summary.add_argument("--locale", choices=SUPPORTED_LOCALES, help="language of the text format")
+    return parser
+
+
+async def _serve(settings: Settings, adapters: list[Adapter], http: bool) -> None:
+    app = App(settings, adapters=adapters, http=http)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    await app.start()
+    waiters = [asyncio.ensure_future(stop.wait())]
+    if adapters:
+        waiters.append(asyncio.ensure_future(asyncio.gather(*(a.wait_closed() for a in adapters))))
+    try:
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+        await app.stop()
+
+
+async def _upgrade(settings: Settings) -> None:
+    app = App(settings, http=False)
+    try:
+        await app.migrate()
+    finally:
+        await app.engine.dispose()
+        if app.pa_engine is not app.engine:
+            await app.pa_engine.dispose()
+
+
+async def _summary(settings: Settings, initiative: str | None, fmt: str, locale: str) -> str:
+    await _upgrade(settings)
+    engine = create_engine(settings.database_url)
+    pa_engine = engine if settings.pa_database_url == settings.database_url else create_engine(settings.pa_database_url)
+    try:
+        sessions, pa_sessions = session_factory(engine), session_factory(pa_engine)
+        with contextlib.suppress(Exception):
+            await OutboxWorker(sessions, pa_sessions).deliver_due()
+        outcomes = await read_outcomes(pa_sessions, initiative)
+        with using_locale(locale):
+            return render(outcomes, fmt, settings.tz)
+    finally:
+        await engine.dispose()
+        if pa_engine is not engine:
+            await pa_engine.dispose()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    level = os.environ.get("INTERLINK_LOG_LEVEL", "WARNING" if args.command in ("console", "summary") else "INFO")
+    logging.basicConfig(level=level.upper(), stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = load_settings()
+        if args.command == "run":
+            adapters = configured_adapters(settings)
+            if not adapters:
+                from adapters.console import ConsoleAdapter
+
+                log.info("no chat network configured: starting the console adapter")
+                adapters = [ConsoleAdapter()]
+            asyncio.run(_serve(settings, adapters, http=True))
+        elif args.command == "console":
+            from adapters.console import ConsoleAdapter
+
+            asyncio.run(_serve(settings, [ConsoleAdapter()], http=args.http))
+        elif args.command == "serve":
+            asyncio.run(_serve(settings, [], http=True))
+        elif args.command == "db":
+            asyncio.run(_upgrade(settings))
+            print("database is up to date")
+        elif args.command == "summary":
+            print(asyncio.run(_summary(settings, args.initiative, args.format, args.locale or settings.default_locale)))
+    except (ConfigError, MissingCatalogError) as exc:
+        print(f"interlink: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,165 @@
+"""What a handler gets: who speaks, where, in which initiative and role, one session, and ways to answer.
+
+Everything a handler does goes through the update's single transaction; replies and scheduled jobs are
+collected and only acted on after that transaction committed, so a failed update leaves no trace.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.errors import PermissionDenied
+from bot.events import Button, ChatRef, Edit, File, Notice, Outgoing, PollSpec, Reply, UserRef
+from bot.i18n import _, current_locale, format_datetime
+from bot.roles import Role
+from storage.models import Conversation, Initiative, OutboxItem, Outcome, User
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+DIALOG_TIMEOUT = timedelta(minutes=15)
+
+
+@dataclass
+class Context:
+    services: Services
+    session: AsyncSession
+    chat: ChatRef
+    initiative: Initiative
+    user: User | None = None
+    user_ref: UserRef | None = None
+    role: Role = Role.MEMBER
+    outgoing: list[Outgoing] = field(default_factory=list)
+    after_commit: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+    # --- who and where -----------------------------------------------------------------------------
+
+    @property
+    def locale(self) -> str:
+        return current_locale()
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.initiative.timezone)
+
+    @property
+    def user_id(self) -> int:
+        if self.user is None:
+            raise RuntimeError("no user in this context (a scheduled job)")
+        return self.user.id
+
+    def format_datetime(self, value: datetime, fmt: str = "medium") -> str:
+        return format_datetime(value, self.tz, fmt)
+
+    def authorize(self, *, owner_id: int | None = None, role: Role = Role.ORGANISER) -> None:
+        """Allow the owner of a thing, or anyone with ``role``; otherwise stop with a clear message."""
+        if owner_id is not None and self.user is not None and self.user.id == owner_id:
+            return
+        if self.role >= role:
+            return
+        raise PermissionDenied(_("Only its creator or an organiser can do that."))
+
+    # --- answering ---------------------------------------------------------------------------------
+
+    def reply(
+        self,
+        text: str,
+        buttons: tuple[Button, ...] = (),
+        *,
+        key: str | None = None,
+        poll: PollSpec | None = None,
+    ) -> None:
+        self.outgoing.append(Reply(text, buttons, key, poll))
+
+    def edit(self, key: str, text: str, buttons: tuple[Button, ...] = (), poll: PollSpec | None = None) -> None:
+        self.outgoing.append(Edit(key, text, buttons, poll=poll))
+
+    def notice(self, text: str) -> None:
+        """A confirmation only the acting user needs to see (see ``Notice``)."""
+        self.outgoing.append(Notice(text))
+
+    def send_file(self, file: File) -> None:
+        self.outgoing.append(file)
+
+    def button(self, label: str, interlinker: str, kind: str, *args: object) -> Button:
+        return Button(label, self.services.signer.sign(interlinker, kind, *args))
+
+    # --- dialogs -----------------------------------------------------------------------------------
+
+    async def start_dialog(self, interlinker: str, dialog: str, step: str, data: dict[str, Any]) -> None:
+        """Wait for this user's next message in this chat (until /cancel or the timeout)."""
+        await self.end_dialog()
+        self.session.add(
+            Conversation(
+                platform=self.chat.platform,
+                chat_id=self.chat.chat_id,
+                thread_id=self.chat.thread_id or "",
+                user_id=self.user_id,
+                interlinker=interlinker,
+                dialog=dialog,
+                step=step,
+                data=data,
+                expires_at=datetime.now(UTC) + DIALOG_TIMEOUT,
+            )
+        )
+
+    async def current_dialog(self) -> Conversation | None:
+        if self.user is None:
+            return None
+        return await self.session.get(
+            Conversation, (self.chat.platform, self.chat.chat_id, self.chat.thread_id or "", self.user.id)
+        )
+
+    async def end_dialog(self) -> bool:
+        row = await self.current_dialog()
+        if row is None:
+            return False
+        await self.session.delete(row)
+        await self.session.flush()
+        return True
+
+    # --- jobs and outcomes -------------------------------------------------------------------------
+
+    def schedule(self, interlinker: str, job: str, run_at: datetime, job_id: str, **params: Any) -> None:
+        """Run ``job`` at ``run_at`` (persisted: survives restarts), once the update has committed."""
+
+        stored = {"platform": self.chat.platform, "chat_id": self.chat.chat_id, **params}
+
+        async def add() -> None:
+            self.services.scheduler.add(interlinker, job, run_at, job_id, stored)
+
+        self.after_commit.append(add)
+
+    def unschedule(self, job_id: str) -> None:
+        async def remove() -> None:
+            self.services.scheduler.remove(job_id)
+
+        self.after_commit.append(remove)
+
+    async def record_outcome(
+        self, kind: str, title: str, result: dict[str, Any], decided_at: datetime | None = None
+    ) -> Outcome:
+        """Write an outcome and its outbox row in this transaction; the PA side gets it after commit."""
+        outcome = Outcome(
+            uid=str(uuid.uuid4()),
+            initiative_id=self.initiative.id,
+            kind=kind,
+            payload={"title": title, "result": result},
+            decided_at=decided_at or datetime.now(UTC),
+        )
+        self.session.add(outcome)
+        await self.session.flush()
+        self.session.add(OutboxItem(outcome_id=outcome.id))
+
+        async def wake() -> None:
+            self.services.outbox.notify()
+
+        self.after_commit.append(wake)
+        return outcome

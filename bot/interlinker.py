@@ -1,0 +1,144 @@
+"""The Interlinker base class and the decorators that declare what one offers.
+
+An Interlinker is one folder: a subclass of ``Interlinker`` with INTERLINK catalogue metadata, commands,
+button handlers, dialogs and scheduled jobs declared by decorators (collected by scanning the class), its
+own tables on ``storage.Base`` and its own Alembic ``migrations/``. It is found through the
+``interlink.interlinkers`` entry-point group, so a third party ships one as an ordinary package.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+
+from bot.roles import Role
+
+if TYPE_CHECKING:
+    from bot.services import Services
+
+ENTRY_POINT_GROUP = "interlink.interlinkers"
+F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
+
+
+@dataclass(frozen=True, slots=True)
+class Catalogue:
+    """INTERLINK catalogue metadata. ``title`` and ``description`` are marked with ``N_`` and translated
+    when shown. Problem profiles use INTERLINK's codes (e.g. ORG_PROBLEM_11 consensus)."""
+
+    title: str
+    description: str
+    problem_profiles: tuple[str, ...] = ()
+    targets: tuple[str, ...] = ("citizens",)
+    licence: str = "EUPL-1.2"
+    difficulty: str = "easy"
+    administrative_scope: str = "local"
+
+
+@dataclass(frozen=True, slots=True)
+class CommandSpec:
+    name: str
+    help: str
+    usage: str
+    role: Role
+    handler: str
+    owner: str = ""
+    aliases: tuple[str, ...] = field(default=())
+
+
+def command(
+    name: str, *, help: str, usage: str = "", role: Role = Role.MEMBER, aliases: tuple[str, ...] = ()
+) -> Callable[[F], F]:
+    """Declare ``/name``. The core checks ``role`` before the handler runs; ``help`` and ``usage`` are
+    ``N_``-marked strings shown by /help in the user's language. Handler: ``(self, ctx, args: str)``."""
+
+    def mark(fn: F) -> F:
+        fn.__interlink_command__ = CommandSpec(name, help, usage, role, fn.__name__, aliases=aliases)  # type: ignore[attr-defined]
+        return fn
+
+    return mark
+
+
+def button(kind: str) -> Callable[[F], F]:
+    """Handle a pressed button whose signed payload names ``kind``. Handler: ``(self, ctx, *args: str)``."""
+
+    def mark(fn: F) -> F:
+        fn.__interlink_button__ = kind  # type: ignore[attr-defined]
+        return fn
+
+    return mark
+
+
+def dialog(name: str) -> Callable[[F], F]:
+    """Handle the next message of a user inside dialog ``name``. Handler: ``(self, ctx, text, step, data)``."""
+
+    def mark(fn: F) -> F:
+        fn.__interlink_dialog__ = name  # type: ignore[attr-defined]
+        return fn
+
+    return mark
+
+
+def job(name: str) -> Callable[[F], F]:
+    """A scheduled job, run in a fresh transaction. Handler: ``(self, ctx, **params)``; params must be
+    plain JSON-able values, because jobs are persisted and survive restarts."""
+
+    def mark(fn: F) -> F:
+        fn.__interlink_job__ = name  # type: ignore[attr-defined]
+        return fn
+
+    return mark
+
+
+class Interlinker:
+    """Base class. Subclasses set ``name`` (short, used in payloads and job ids) and ``catalogue``."""
+
+    name: ClassVar[str]
+    catalogue: ClassVar[Catalogue]
+    migrations: ClassVar[Path | None] = None
+    commands: ClassVar[dict[str, CommandSpec]]
+    buttons: ClassVar[dict[str, str]]
+    dialogs: ClassVar[dict[str, str]]
+    jobs: ClassVar[dict[str, str]]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.commands, cls.buttons, cls.dialogs, cls.jobs = {}, {}, {}, {}
+        for klass in reversed(cls.__mro__):
+            for attr, value in vars(klass).items():
+                spec = getattr(value, "__interlink_command__", None)
+                if spec is not None:
+                    cls.commands[spec.name] = CommandSpec(
+                        spec.name, spec.help, spec.usage, spec.role, attr, cls.__name__, spec.aliases
+                    )
+                if (kind := getattr(value, "__interlink_button__", None)) is not None:
+                    cls.buttons[kind] = attr
+                if (name := getattr(value, "__interlink_dialog__", None)) is not None:
+                    cls.dialogs[name] = attr
+                if (name := getattr(value, "__interlink_job__", None)) is not None:
+                    cls.jobs[name] = attr
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    async def start(self) -> None:
+        """Called once the store is migrated and the scheduler runs: reconcile jobs, warm caches."""
+
+    async def stop(self) -> None:
+        """Called at shutdown, before the store closes."""
+
+    async def on_native_poll_answer(self, ctx: Any, key: str, payloads: tuple[str, ...]) -> None:
+        """A vote from a network's own poll UI; Interlinkers that send ``PollSpec``s override this."""
+
+
+def discover() -> list[type[Interlinker]]:
+    """Every installed Interlinker, in a stable order."""
+    found: list[type[Interlinker]] = []
+    for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+        cls = ep.load()
+        if not (isinstance(cls, type) and issubclass(cls, Interlinker)):
+            raise TypeError(f"entry point {ep.name!r} is not an Interlinker subclass")
+        found.append(cls)
+    return found

@@ -1,0 +1,55 @@
+"""PA-facing summaries of outcomes: readable text in the officer's language, JSON, or CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.i18n import _, format_datetime, ngettext
+
+FORMATS = ("text", "json", "csv")
+CSV_COLUMNS = ("id", "initiative", "kind", "title", "decided_at", "option", "votes")
+
+
+def render(outcomes: Sequence[dict[str, Any]], fmt: str, tz: ZoneInfo) -> str:
+    if fmt == "json":
+        return json.dumps(list(outcomes), ensure_ascii=False, indent=2)
+    if fmt == "csv":
+        return _csv(outcomes)
+    return _text(outcomes, tz)
+
+
+def _csv(outcomes: Sequence[dict[str, Any]]) -> str:
+    """One row per option, so a spreadsheet can sum and chart votes directly."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for outcome in outcomes:
+        base = [outcome["id"], outcome["initiative"], outcome["kind"], outcome["title"], outcome["decided_at"]]
+        options = outcome.get("result", {}).get("options") or [{"label": "", "votes": ""}]
+        for option in options:
+            writer.writerow([*base, option.get("label", ""), option.get("votes", "")])
+    return buffer.getvalue()
+
+
+def _text(outcomes: Sequence[dict[str, Any]], tz: ZoneInfo) -> str:
+    if not outcomes:
+        return _("No outcomes have been recorded yet.")
+    blocks = []
+    for outcome in outcomes:
+        when = format_datetime(datetime.fromisoformat(outcome["decided_at"]), tz, "medium")
+        lines = [
+            _("{initiative} — decided on {when}").format(initiative=outcome["initiative"], when=when),
+            f"  {outcome['title']}",
+        ]
+        for option in outcome.get("result", {}).get("options", []):
+            count = int(option["votes"])
+            votes = ngettext("{count} vote", "{count} votes", count).format(count=count)
+            lines.append(f"    • {option['label']}: {votes}")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)

@@ -1,0 +1,310 @@
+"""Polls and decisions: create, vote (buttons, /vote, native polls), close by hand or at a deadline.
+
+Closing writes the outcome in the same transaction, so what the PA side receives is exactly what the
+group saw decided.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from bot.buttons import PayloadError
+from bot.context import Context
+from bot.errors import UserError
+from bot.events import Button, PollSpec
+from bot.i18n import N_, _
+from bot.interlinker import Catalogue, Interlinker, button, command, dialog, job
+from interlinkers.polls._models import Ballot, Poll, PollOption
+from interlinkers.polls._parsing import check_options, check_question, parse_poll, parse_poll_number, parse_vote
+from interlinkers.polls._render import Tally, result_line, tally_lines, votes
+
+NAME = "polls"
+
+
+def message_key(poll: Poll) -> str:
+    return f"{NAME}:{poll.id}"
+
+
+def job_id(poll: Poll) -> str:
+    return f"{NAME}.close.{poll.id}"
+
+
+class Polls(Interlinker):
+    name = NAME
+    catalogue = Catalogue(
+        title=N_("Polls and decisions"),
+        description=N_("Ask the group a question and record the decision for the public administration."),
+        problem_profiles=("ORG_PROBLEM_11", "ORG_PROBLEM_4"),
+        targets=("citizens", "public_administrations", "nonprofit"),
+        licence="EUPL-1.2",
+    )
+    migrations = Path(__file__).resolve().parent / "migrations"
+
+    # --- commands ----------------------------------------------------------------------------------
+
+    @command("poll", help=N_("Start a poll (alone: I ask step by step)"), usage=N_("<question> | <option> | <option>"))
+    async def poll(self, ctx: Context, args: str) -> None:
+        if not args:
+            await ctx.start_dialog(NAME, "create", "question", {})
+            ctx.reply(_("What is the question of the poll? (Send /cancel to stop.)"))
+            return
+        draft = parse_poll(args, ctx.tz)
+        await self._create(ctx, draft.question, draft.options, draft.closes_at, draft.anonymous)
+
+    @dialog("create")
+    async def create_dialog(self, ctx: Context, text: str, step: str, data: dict[str, object]) -> None:
+        if step == "question":
+            question = check_question(text)
+            await ctx.start_dialog(NAME, "create", "options", {"question": question})
+            ctx.reply(
+                _("Now send the options, one per line (or separated by |), from {minimum} to {maximum}.").format(
+                    minimum=2, maximum=12
+                )
+            )
+            return
+        options = check_options([o for o in re.split(r"\n|\|", text) if o.strip()] or [""])
+        await ctx.end_dialog()
+        await self._create(ctx, str(data["question"]), options, None, False)
+
+    @command("vote", help=N_("Vote in a poll"), usage=N_("<poll number> <option number>"))
+    async def vote(self, ctx: Context, args: str) -> None:
+        number, position = parse_vote(args)
+        poll = await self._find(ctx, number)
+        await self._cast(ctx, poll, position, confirm=ctx.reply)
+
+    @command("close", help=N_("Close a poll and record its result (creator or organiser)"),
+             usage=N_("<poll number>"))
+    async def close(self, ctx: Context, args: str) -> None:
+        poll = await self._find(ctx, parse_poll_number(args, "close"))
+        ctx.authorize(owner_id=poll.creator_id)
+        if not poll.is_open:
+            raise UserError(_("Poll #{number} is already closed.").format(number=poll.number))
+        await self._close(ctx, poll)
+
+    @command("results", help=N_("Show the votes of a poll so far"), usage=N_("<poll number>"))
+    async def results(self, ctx: Context, args: str) -> None:
+        poll = await self._find(ctx, parse_poll_number(args, "results"))
+        tally = await self._tally(ctx, poll)
+        lines = [self._title(poll), *tally_lines(tally), votes(tally.total)]
+        if not poll.is_open:
+            lines.append(result_line(tally))
+        ctx.reply("\n".join(lines))
+
+    # --- buttons, native polls, jobs ---------------------------------------------------------------
+
+    @button("v")
+    async def vote_button(self, ctx: Context, poll_id: str, position: str) -> None:
+        poll = await ctx.session.get(Poll, int(poll_id))
+        if poll is None or poll.initiative_id != ctx.initiative.id:
+            raise UserError(_("This button is not valid any more. Send /help to start again."))
+        await self._cast(ctx, poll, int(position), confirm=ctx.notice)
+
+    async def on_native_poll_answer(self, ctx: Context, key: str, payloads: tuple[str, ...]) -> None:
+        if payloads:
+            try:
+                parsed = self.services.signer.verify(payloads[0])
+            except PayloadError:
+                raise UserError(_("This button is not valid any more. Send /help to start again.")) from None
+            if parsed.interlinker != NAME or parsed.kind != "v" or len(parsed.args) != 2:
+                raise UserError(_("This button is not valid any more. Send /help to start again."))
+            await self.vote_button(ctx, *parsed.args)
+            return
+        poll = await ctx.session.get(Poll, int(key.rpartition(":")[2] or 0))
+        if poll is not None and poll.is_open and poll.initiative_id == ctx.initiative.id:
+            current = await self._current_ballot(ctx, poll)
+            if current is not None:
+                current.superseded_at = datetime.now(UTC)
+                await ctx.session.flush()
+                await self._refresh(ctx, poll)
+                ctx.notice(_("Your vote on poll #{number} was withdrawn.").format(number=poll.number))
+
+    @job("close")
+    async def close_job(self, ctx: Context, poll_id: int) -> None:
+        poll = await ctx.session.get(Poll, poll_id)
+        if poll is not None and poll.is_open:
+            await self._close(ctx, poll, by_deadline=True)
+
+    async def start(self) -> None:
+        """Make sure every open poll with a deadline has its job (e.g. after a crash during a run)."""
+        async with self.services.sessions() as session:
+            polls = await session.scalars(select(Poll).where(Poll.closed_at.is_(None), Poll.closes_at.is_not(None)))
+            for poll in polls:
+                if not self.services.scheduler.has(job_id(poll)):
+                    assert poll.closes_at is not None
+                    params = {"platform": poll.platform, "chat_id": poll.chat_id, "poll_id": poll.id}
+                    self.services.scheduler.add(NAME, "close", poll.closes_at, job_id(poll), params)
+
+    # --- internals ---------------------------------------------------------------------------------
+
+    async def _create(
+        self, ctx: Context, question: str, options: tuple[str, ...], closes_at: datetime | None, anonymous: bool
+    ) -> None:
+        last = await ctx.session.scalar(
+            select(func.max(Poll.number)).where(Poll.initiative_id == ctx.initiative.id)
+        )
+        poll = Poll(
+            initiative_id=ctx.initiative.id,
+            number=(last or 0) + 1,
+            question=question,
+            creator_id=ctx.user_id,
+            platform=ctx.chat.platform,
+            chat_id=ctx.chat.chat_id,
+            anonymous=anonymous,
+            closes_at=closes_at,
+        )
+        ctx.session.add(poll)
+        await ctx.session.flush()
+        for position, label in enumerate(options, start=1):
+            ctx.session.add(PollOption(poll_id=poll.id, position=position, label=label))
+        await ctx.session.flush()
+        if closes_at is not None:
+            ctx.schedule(NAME, "close", closes_at, job_id(poll), poll_id=poll.id)
+        text, buttons, spec = await self._view(ctx, poll)
+        ctx.reply(text, buttons, key=message_key(poll), poll=spec)
+
+    async def _find(self, ctx: Context, number: int) -> Poll:
+        poll = await ctx.session.scalar(
+            select(Poll).where(Poll.initiative_id == ctx.initiative.id, Poll.number == number)
+        )
+        if poll is None:
+            raise UserError(_("There is no poll #{number} here.").format(number=number))
+        return poll
+
+    async def _options(self, ctx: Context, poll: Poll) -> list[PollOption]:
+        rows = await ctx.session.scalars(
+            select(PollOption).where(PollOption.poll_id == poll.id).order_by(PollOption.position)
+        )
+        return list(rows)
+
+    async def _tally(self, ctx: Context, poll: Poll) -> Tally:
+        options = await self._options(ctx, poll)
+        counts = dict(
+            (
+                await ctx.session.execute(
+                    select(Ballot.position, func.count())
+                    .where(Ballot.poll_id == poll.id, Ballot.superseded_at.is_(None))
+                    .group_by(Ballot.position)
+                )
+            ).all()
+        )
+        return Tally(tuple(o.label for o in options), tuple(int(counts.get(o.position, 0)) for o in options))
+
+    def _voter_key(self, ctx: Context, poll: Poll) -> str:
+        if not poll.anonymous:
+            return f"u:{ctx.user_id}"
+        key = hashlib.sha256(("anonymous-ballots:" + self.services.settings.secret).encode()).digest()
+        return "a:" + hmac.new(key, f"{poll.id}:{ctx.user_id}".encode(), hashlib.sha256).hexdigest()[:40]
+
+    async def _current_ballot(self, ctx: Context, poll: Poll) -> Ballot | None:
+        return await ctx.session.scalar(
+            select(Ballot).where(
+                Ballot.poll_id == poll.id,
+                Ballot.voter_key == self._voter_key(ctx, poll),
+                Ballot.superseded_at.is_(None),
+            )
+        )
+
+    async def _cast(self, ctx: Context, poll: Poll, position: int, confirm: object) -> None:
+        if not poll.is_open:
+            raise UserError(
+                _("Poll #{number} is closed; its result is final. Send /results {number} to see it.").format(
+                    number=poll.number
+                )
+            )
+        options = await self._options(ctx, poll)
+        if not 1 <= position <= len(options):
+            raise UserError(
+                _("Poll #{number} has options 1 to {count}.").format(number=poll.number, count=len(options))
+            )
+        label = options[position - 1].label
+        current = await self._current_ballot(ctx, poll)
+        assert callable(confirm)
+        if current is not None and current.position == position:
+            confirm(_("You already voted “{option}” in poll #{number}.").format(option=label, number=poll.number))
+            return
+        now = datetime.now(UTC)
+        if current is not None:
+            current.superseded_at = now
+            await ctx.session.flush()
+        ctx.session.add(
+            Ballot(
+                poll_id=poll.id,
+                position=position,
+                voter_key=self._voter_key(ctx, poll),
+                voter_user_id=None if poll.anonymous else ctx.user_id,
+                cast_at=now,
+            )
+        )
+        await ctx.session.flush()
+        if current is None:
+            confirm(_("Your vote “{option}” in poll #{number} is counted.").format(option=label, number=poll.number))
+        else:
+            confirm(_("You changed your vote in poll #{number} to “{option}”.").format(option=label, number=poll.number))
+        await self._refresh(ctx, poll)
+
+    async def _refresh(self, ctx: Context, poll: Poll) -> None:
+        text, buttons, spec = await self._view(ctx, poll)
+        ctx.edit(message_key(poll), text, buttons, poll=spec)
+
+    def _title(self, poll: Poll) -> str:
+        return _("Poll #{number}: {question}").format(number=poll.number, question=poll.question)
+
+    async def _view(self, ctx: Context, poll: Poll) -> tuple[str, tuple[Button, ...], PollSpec]:
+        tally = await self._tally(ctx, poll)
+        lines = [self._title(poll), *tally_lines(tally)]
+        status = [votes(tally.total)]
+        if poll.anonymous:
+            status.append(_("anonymous"))
+        if poll.is_open:
+            if poll.closes_at is not None:
+                status.append(_("closes {when}").format(when=ctx.format_datetime(poll.closes_at, "short")))
+            lines.append(" · ".join(status))
+            lines.append(
+                _("Vote with the buttons or with /vote {number} <option number>.").format(number=poll.number)
+            )
+        else:
+            lines.append(" · ".join([*status, _("closed")]))
+            lines.append(result_line(tally))
+        options = tuple(
+            Button(f"{label} ({count})", self.services.signer.sign(NAME, "v", poll.id, position))
+            for position, (label, count) in enumerate(zip(tally.labels, tally.counts, strict=True), start=1)
+        )
+        spec = PollSpec(poll.question, options, closed=not poll.is_open)
+        return "\n".join(lines), (options if poll.is_open else ()), spec
+
+    async def _close(self, ctx: Context, poll: Poll, by_deadline: bool = False) -> None:
+        now = datetime.now(UTC)
+        poll.closed_at = now
+        await ctx.session.flush()
+        tally = await self._tally(ctx, poll)
+        await ctx.record_outcome(
+            "poll",
+            poll.question,
+            {
+                "options": [
+                    {"label": label, "votes": count} for label, count in zip(tally.labels, tally.counts, strict=True)
+                ],
+                "total_votes": tally.total,
+                "winners": list(tally.winners),
+                "anonymous": poll.anonymous,
+                "closed_by": "deadline" if by_deadline else "hand",
+                "poll_number": poll.number,
+            },
+            decided_at=now,
+        )
+        if not by_deadline:
+            ctx.unschedule(job_id(poll))
+        await self._refresh(ctx, poll)
+        lines = [
+            _("Poll #{number} is closed: {question}").format(number=poll.number, question=poll.question),
+            *tally_lines(tally),
+            result_line(tally),
+            _("The result has been recorded for the public administration."),
+        ]
+        ctx.reply("\n".join(lines))

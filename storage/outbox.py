@@ -1,0 +1,122 @@
+"""Delivery of outcomes to the PA-facing store, through the outbox, with retries.
+
+Outcomes and their outbox rows are written in the transaction that decided them; this worker copies
+them into the PA store (``pa_outcomes``, keyed by the outcome's uid, so a retry never duplicates) and
+marks them delivered. A PA database that is down means retries with backoff, never a lost outcome.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from storage.models import Initiative, OutboxItem, Outcome, PAOutcome
+
+log = logging.getLogger(__name__)
+MAX_BACKOFF = 300.0
+
+
+def outcome_document(outcome: Outcome, initiative: Initiative) -> dict[str, Any]:
+    """The JSON form every PA-facing output uses."""
+    return {
+        "id": outcome.uid,
+        "kind": outcome.kind,
+        "initiative": initiative.name,
+        "title": outcome.payload["title"],
+        "result": outcome.payload["result"],
+        "decided_at": outcome.decided_at.astimezone(UTC).isoformat(),
+    }
+
+
+class OutboxWorker:
+    def __init__(self, sessions: async_sessionmaker, pa_sessions: async_sessionmaker, interval: float = 5.0):
+        self._sessions = sessions
+        self._pa_sessions = pa_sessions
+        self._interval = interval
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def notify(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="outbox")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        with contextlib.suppress(Exception):
+            await self.deliver_due()
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.deliver_due()
+            except Exception:
+                log.exception("outbox delivery failed; will retry")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._interval)
+            self._wake.clear()
+
+    async def deliver_due(self) -> int:
+        """Deliver every due item once; return how many reached the PA store."""
+        delivered = 0
+        now = datetime.now(UTC)
+        async with self._sessions.begin() as session:
+            query = (
+                select(OutboxItem, Outcome, Initiative)
+                .join(Outcome, OutboxItem.outcome_id == Outcome.id)
+                .join(Initiative, Outcome.initiative_id == Initiative.id)
+                .where(OutboxItem.delivered_at.is_(None), OutboxItem.next_attempt_at <= now)
+                .order_by(OutboxItem.id)
+                .limit(100)
+            )
+            if session.bind.dialect.name == "postgresql":
+                query = query.with_for_update(skip_locked=True, of=OutboxItem)
+            for item, outcome, initiative in (await session.execute(query)).all():
+                try:
+                    await self._deliver(outcome_document(outcome, initiative))
+                except Exception as exc:
+                    item.attempts += 1
+                    item.last_error = f"{type(exc).__name__}: {exc}"[:1000]
+                    backoff = min(MAX_BACKOFF, 2.0 ** item.attempts)
+                    item.next_attempt_at = now + timedelta(seconds=backoff)
+                    log.warning("outcome %s not delivered (attempt %d): %s", outcome.uid, item.attempts, exc)
+                else:
+                    item.delivered_at = datetime.now(UTC)
+                    delivered += 1
+        return delivered
+
+    async def _deliver(self, document: dict[str, Any]) -> None:
+        async with self._pa_sessions.begin() as pa:
+            existing = await pa.get(PAOutcome, document["id"])
+            if existing is not None:
+                return
+            pa.add(
+                PAOutcome(
+                    uid=document["id"],
+                    initiative=document["initiative"],
+                    kind=document["kind"],
+                    title=document["title"],
+                    document=document,
+                    decided_at=datetime.fromisoformat(document["decided_at"]),
+                )
+            )
+
+
+async def read_outcomes(pa_sessions: async_sessionmaker, initiative: str | None = None) -> list[dict[str, Any]]:
+    """Outcomes as PA officers see them, oldest first."""
+    async with pa_sessions() as pa:
+        query = select(PAOutcome).order_by(PAOutcome.decided_at, PAOutcome.uid)
+        if initiative:
+            query = query.where(PAOutcome.initiative == initiative)
+        return [row.document for row in await pa.scalars(query)]

@@ -1,0 +1,7 @@
+"""Telegram adapter on python-telegram-bot: long polling or webhook, inline keyboards, own rate control."""
+
+from adapters.telegram._adapter import TelegramAdapter
+from adapters.telegram._config import TelegramConfig
+from adapters.telegram._outbox import Outbox, RateLimits
+
+__all__ = ["Outbox", "RateLimits", "TelegramAdapter", "TelegramConfig"]

@@ -1,0 +1,379 @@
+"""The Telegram adapter: updates in (long polling or webhook), replies out (through our own ``Outbox``).
+
+Delivery guarantee: an update is passed to ``core.handle`` (which commits it exactly once per update_id)
+before Telegram is told it was received — the polling offset moves past it, or the webhook answers 2xx —
+so a crash at any point means redelivery, and the core's dedup turns redelivery into "skipped".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import logging
+import time
+from collections import defaultdict
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+from telegram import Bot, InputFile, Message
+from telegram import Update as TgUpdate
+from telegram.constants import ChatMemberStatus, ChatType, MessageEntityType, ParseMode
+from telegram.error import BadRequest, Conflict, InvalidToken, NetworkError, TelegramError, TimedOut
+from telegram.request import HTTPXRequest
+
+from adapters.telegram._config import TelegramConfig
+from adapters.telegram._outbox import Job, Outbox, RateLimits
+from adapters.telegram._render import MAX_CAPTION, MAX_TEXT, escape, keyboard, split_text, truncate
+from bot.adapter import Adapter, Capabilities, CoreAPI
+from bot.errors import StoreUnavailable
+from bot.events import (
+    ButtonPress,
+    ChatRef,
+    Command,
+    Edit,
+    Event,
+    File,
+    Outgoing,
+    Reply,
+    Text,
+    Update,
+    UserRef,
+)
+from bot.i18n import _, match_locale, using_locale
+from bot.roles import Role
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+
+log = logging.getLogger(__name__)
+
+PLATFORM = "telegram"
+ALLOWED_UPDATES = ["message", "callback_query"]
+ROLE_CACHE_SECONDS = 60.0
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+
+
+class TelegramAdapter(Adapter):
+    """Telegram through python-telegram-bot's ``Bot`` (unmodified); polling and sending are ours."""
+
+    platform = PLATFORM
+    capabilities = Capabilities(buttons=True, edits=True, native_polls=False, markup=True, max_text=MAX_TEXT)
+
+    def __init__(self, config: TelegramConfig) -> None:
+        self.config = config
+        self.outbox = Outbox(RateLimits(config.per_chat, config.per_group, config.global_))
+        self.bot = Bot(
+            config.token,
+            base_url=f"{config.api_url}/bot",
+            base_file_url=f"{config.api_url}/file/bot",
+            request=HTTPXRequest(connection_pool_size=64, read_timeout=20.0, write_timeout=20.0),
+            get_updates_request=HTTPXRequest(read_timeout=config.poll_timeout + 10.0),
+        )
+        self._core: CoreAPI | None = None
+        self._poller: asyncio.Task[None] | None = None
+        self._polling_request = False
+        self._stopping = False
+        self._offset: int | None = None
+        self._confirmed: int | None = None
+        self._roles: dict[tuple[int, int], tuple[float, Role | None]] = {}
+        self.handled = 0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> TelegramAdapter | None:
+        config = TelegramConfig.from_source(settings.source, settings.secret)
+        return None if config is None else cls(config)
+
+    @property
+    def username(self) -> str:
+        return self.bot.username
+
+    # --- lifecycle ---------------------------------------------------------------------------------
+
+    async def start(self, core: CoreAPI) -> None:
+        self._core = core
+        self._stopping = False
+        await self.bot.initialize()  # getMe: fails fast on a wrong token or URL
+        if self.config.webhook_url:
+            core.web_app().router.add_post(self.config.webhook_path, self._webhook)
+            await self.bot.set_webhook(
+                self.config.webhook_url,
+                secret_token=self.config.webhook_secret,
+                allowed_updates=ALLOWED_UPDATES,
+            )
+            log.info("telegram: @%s receiving by webhook at %s", self.username, self.config.webhook_url)
+        else:
+            await self.bot.delete_webhook(drop_pending_updates=False)
+            self._poller = asyncio.create_task(self._poll(), name="telegram-poll")
+            log.info("telegram: @%s receiving by long polling", self.username)
+
+    async def stop(self) -> None:
+        """Finish the batch being handled, confirm it, send what is queued, keep the webhook set."""
+        self._stopping = True
+        if self._poller is not None:
+            if self._polling_request:
+                self._poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._poller
+            self._poller = None
+            if self._offset is not None and self._offset != self._confirmed:
+                with contextlib.suppress(TelegramError):
+                    await self.bot.get_updates(offset=self._offset, timeout=0, limit=1)
+        if not await self.outbox.flush(self.config.flush_timeout):
+            log.warning("telegram: %d message(s) still queued at shutdown", self.outbox.pending)
+        await self.outbox.close()
+        with contextlib.suppress(TelegramError):
+            await self.bot.shutdown()
+
+    # --- receiving: long polling -------------------------------------------------------------------
+
+    async def _poll(self) -> None:
+        backoff = 1.0
+        while not self._stopping:
+            try:
+                self._polling_request = True
+                updates = await self.bot.get_updates(
+                    offset=self._offset, timeout=self.config.poll_timeout, allowed_updates=ALLOWED_UPDATES
+                )
+            except InvalidToken:
+                log.error("telegram: the token was rejected; polling stopped")
+                return
+            except (Conflict, TimedOut, NetworkError) as exc:
+                log.warning("telegram: getUpdates failed (%s); retrying in %.0fs", exc, backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 30.0)
+                continue
+            finally:
+                self._polling_request = False
+            backoff = 1.0
+            self._confirmed = self._offset
+            if not updates:
+                continue
+            failed = await self._handle_batch(list(updates))
+            if failed is None:
+                self._offset = updates[-1].update_id + 1
+            else:
+                # The store is down: do not confirm from the first unhandled update on; it comes back.
+                self._offset = failed
+                await asyncio.sleep(backoff)
+
+    async def _handle_batch(self, updates: list[TgUpdate]) -> int | None:
+        """Handle each chat's updates in order, different chats concurrently. Returns the first update_id
+        that could not be handled (store unavailable), or None."""
+        by_chat: dict[int, list[TgUpdate]] = defaultdict(list)
+        for update in updates:
+            chat = update.effective_chat
+            by_chat[chat.id if chat else 0].append(update)
+        failed: list[int] = []
+
+        async def run(chat_updates: list[TgUpdate]) -> None:
+            for update in chat_updates:
+                if not await self._process(update):
+                    failed.append(update.update_id)
+                    return
+
+        await asyncio.gather(*(run(u) for u in by_chat.values()))
+        return min(failed) if failed else None
+
+    # --- receiving: webhook ------------------------------------------------------------------------
+
+    async def _webhook(self, request: web.Request) -> web.Response:
+        """401 without the secret header, 403 with a wrong one; 200 only once the update is committed."""
+        given = request.headers.get(SECRET_HEADER)
+        if given is None:
+            return web.Response(status=401)
+        if not hmac.compare_digest(given.encode(), self.config.webhook_secret.encode()):
+            return web.Response(status=403)
+        try:
+            update = TgUpdate.de_json(await request.json(), self.bot)
+        except (ValueError, TypeError, KeyError):
+            return web.Response(status=400)
+        if not await self._process(update):
+            return web.Response(status=503)  # Telegram will deliver it again
+        return web.Response(status=200)
+
+    # --- translating and handling ------------------------------------------------------------------
+
+    async def _process(self, tg: TgUpdate) -> bool:
+        """Hand one update to the core. False only when it must be delivered again (store down)."""
+        assert self._core is not None
+        query = tg.callback_query
+        update = self.translate(tg)
+        error = False
+        if update is not None:
+            try:
+                await self._core.handle(update)
+                self.handled += 1
+            except StoreUnavailable as exc:
+                log.warning("telegram: update %s not handled, store unavailable: %s", tg.update_id, exc)
+                return False
+            except Exception:
+                log.exception("telegram: update %s failed; skipped", tg.update_id)
+                error = True
+        if query is not None:
+            await self._answer(query.id, error, update.user.language if update else None)
+        return True
+
+    async def _answer(self, query_id: str, error: bool, language: str | None) -> None:
+        """Every callback query is answered, or the user's client shows a spinner for a long while."""
+        text = None
+        if error:
+            default = self._core.settings.default_locale if self._core else "en"
+            with using_locale(match_locale(language) or default):
+                text = _("Sorry, that did not work. Please try again later.")
+        try:
+            await self.bot.answer_callback_query(query_id, text=text, show_alert=error)
+        except TelegramError as exc:  # too old, already answered: nothing left to do
+            log.debug("telegram: could not answer callback %s: %s", query_id, exc)
+
+    def translate(self, tg: TgUpdate) -> Update | None:
+        """A core ``Update`` for what the core understands, None for everything else."""
+        event: Event
+        if tg.callback_query is not None:
+            query = tg.callback_query
+            if query.data is None or query.message is None:
+                return None
+            chat = query.message.chat
+            thread = getattr(query.message, "message_thread_id", None)
+            sender = query.from_user
+            user = UserRef(PLATFORM, str(sender.id), sender.full_name, sender.language_code)
+            event = ButtonPress(query.data)
+            is_topic = bool(getattr(query.message, "is_topic_message", False))
+        elif tg.message is not None and tg.message.text is not None:
+            message = tg.message
+            chat = message.chat
+            thread = message.message_thread_id
+            is_topic = bool(message.is_topic_message)
+            command = self._command(message)
+            if command is False:
+                return None
+            event = command if isinstance(command, Command) else Text(message.text or "")
+            user = self._sender(message)
+            if user is None:
+                return None
+        else:
+            return None
+        chat_ref = ChatRef(
+            platform=PLATFORM,
+            chat_id=str(chat.id),
+            thread_id=str(thread) if thread is not None and is_topic else None,
+            title=chat.title or chat.full_name,
+            is_private=chat.type == ChatType.PRIVATE,
+        )
+        return Update(update_id=str(tg.update_id), chat=chat_ref, user=user, event=event)
+
+    def _command(self, message: Message) -> Command | bool | None:
+        """A ``Command``; None for plain text; False for a command addressed to another bot."""
+        entity = message.entities[0] if message.entities else None
+        if entity is None or entity.type != MessageEntityType.BOT_COMMAND or entity.offset != 0:
+            return None
+        text = message.text or ""
+        head = text[: entity.length]
+        name, _at, target = head[1:].partition("@")
+        if target and target.lower() != (self.username or "").lower():
+            return False
+        return Command(name.lower(), text[entity.length :].strip())
+
+    @staticmethod
+    def _sender(message: Message) -> UserRef | None:
+        """Anonymous group admins write "as the group" (sender_chat is the chat itself): they get a
+        per-chat identity, which ``platform_role`` recognises as an organiser."""
+        if message.sender_chat is not None:
+            sender = message.sender_chat
+            prefix = "anon" if sender.id == message.chat.id else "chat"
+            return UserRef(PLATFORM, f"{prefix}:{sender.id}", sender.title or sender.full_name or "?")
+        if message.from_user is None:
+            return None
+        user = message.from_user
+        return UserRef(PLATFORM, str(user.id), user.full_name, user.language_code)
+
+    async def platform_role(self, chat: ChatRef, user: UserRef) -> Role | None:
+        """Chat administrators (and anonymous admins) are organisers; cached briefly, since promotions are
+        rare and a getChatMember per command would eat into the rate limits."""
+        if chat.is_private or chat.platform != PLATFORM:
+            return None
+        if user.user_id == f"anon:{chat.chat_id}":
+            return Role.ORGANISER
+        if not user.user_id.lstrip("-").isdigit():
+            return None
+        key = (int(chat.chat_id), int(user.user_id))
+        cached = self._roles.get(key)
+        if cached and cached[0] > time.monotonic():
+            return cached[1]
+        try:
+            member = await self.bot.get_chat_member(key[0], key[1])
+        except TelegramError as exc:
+            log.warning("telegram: getChatMember(%s, %s) failed: %s", key[0], key[1], exc)
+            return None
+        role = Role.ORGANISER if member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER) else None
+        self._roles[key] = (time.monotonic() + ROLE_CACHE_SECONDS, role)
+        return role
+
+    # --- sending -----------------------------------------------------------------------------------
+
+    async def send(self, chat: ChatRef, message: Outgoing) -> str | None:
+        """Queue ``message`` for ``chat``. Only a keyed Reply waits for Telegram (the core stores its id
+        for later edits); the rest return at once so handling the next update never waits on a limit."""
+        chat_id = int(chat.chat_id)
+        thread = {"message_thread_id": int(chat.thread_id)} if chat.thread_id else {}
+        if isinstance(message, Edit) and message.message_id is not None:
+            text = truncate(message.text, MAX_TEXT)
+            markup = keyboard(message.buttons)
+            kwargs = {"chat_id": chat_id, "message_id": int(message.message_id), "reply_markup": markup}
+            job = Job(
+                self._call("edit_message_text"),
+                {**kwargs, "text": escape(text), "parse_mode": ParseMode.HTML},
+                edit_of=int(message.message_id),
+                fallback={**kwargs, "text": text},
+            )
+            _background(self.outbox.submit(chat_id, job))
+            return message.message_id
+        if isinstance(message, File):
+            caption = truncate(message.caption, MAX_CAPTION)
+            document = InputFile(message.content, filename=message.filename)
+            job = Job(
+                self._call("send_document"),
+                {"chat_id": chat_id, "document": document, "caption": escape(caption) or None,
+                 "parse_mode": ParseMode.HTML, **thread},
+            )
+            _background(self.outbox.submit(chat_id, job))
+            return None
+        text, buttons = message.text, message.buttons
+        key = message.key if isinstance(message, Reply) else None
+        pieces = split_text(text)
+        futures = []
+        for index, piece in enumerate(pieces):
+            markup = keyboard(buttons) if index == len(pieces) - 1 else None
+            kwargs = {"chat_id": chat_id, "reply_markup": markup, **thread}
+            job = Job(
+                self._call("send_message"),
+                {**kwargs, "text": escape(piece), "parse_mode": ParseMode.HTML},
+                fallback={**kwargs, "text": piece},
+            )
+            futures.append(self.outbox.submit(chat_id, job))
+        if key is None:
+            for future in futures:
+                _background(future)
+            return None
+        results = await asyncio.gather(*futures)
+        last = results[-1]
+        return str(last.message_id) if isinstance(last, Message) else None
+
+    def _call(self, method: str) -> Any:
+        bound = getattr(self.bot, method)
+
+        async def call(kwargs: dict[str, Any]) -> Any:
+            return await bound(**kwargs)
+
+        return call
+
+
+def _background(future: asyncio.Future[Any]) -> None:
+    """Fire-and-forget sends still report failures (the outbox already logged why)."""
+
+    def done(f: asyncio.Future[Any]) -> None:
+        if not f.cancelled() and f.exception() is not None and not isinstance(f.exception(), BadRequest):
+            log.debug("telegram: background send failed: %s", f.exception())
+
+    future.add_done_callback(done)
+

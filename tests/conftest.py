@@ -1,0 +1,115 @@
+"""Shared fixtures: real databases (SQLite always, PostgreSQL when CI provides one), settings, and a
+console harness that plays a group chat through the real console adapter and core."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import make_url
+
+from adapters.console import ConsoleAdapter
+from bot.app import App
+from bot.config import Settings, load_settings
+
+POSTGRES_ENV = "INTERLINK_TEST_POSTGRES_URL"
+BACKENDS = ["sqlite", "postgres"]
+
+
+def _postgres_admin_url() -> str | None:
+    return os.environ.get(POSTGRES_ENV) or None
+
+
+async def _create_pg_database(admin_url: str) -> tuple[str, str]:
+    import asyncpg
+
+    url = make_url(admin_url)
+    name = f"interlink_test_{uuid.uuid4().hex[:12]}"
+    conn = await asyncpg.connect(
+        host=url.host, port=url.port or 5432, user=url.username, password=url.password, database=url.database
+    )
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return url.set(drivername="postgresql+asyncpg", database=name).render_as_string(hide_password=False), name
+
+
+async def _drop_pg_database(admin_url: str, name: str) -> None:
+    import asyncpg
+
+    url = make_url(admin_url)
+    conn = await asyncpg.connect(
+        host=url.host, port=url.port or 5432, user=url.username, password=url.password, database=url.database
+    )
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database on each backend. PostgreSQL tests skip, visibly, without a server."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'interlink.db'}"
+        return
+    admin = _postgres_admin_url()
+    if admin is None:
+        pytest.skip(f"PostgreSQL tests need {POSTGRES_ENV} (set by .ci/run)")
+    url, name = asyncio.run(_create_pg_database(admin))
+    yield url
+    asyncio.run(_drop_pg_database(admin, name))
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path) -> Callable[..., Settings]:
+    def build(database_url: str | None = None, **values: str) -> Settings:
+        config = tmp_path / "interlink.toml"
+        config.touch()
+        environ = {
+            "INTERLINK_CONFIG": str(config),
+            "INTERLINK_STATE_DIR": str(tmp_path / "var"),
+            "INTERLINK_SECRET": "test-secret-0123456789abcdef",
+            "INTERLINK_HTTP_PORT": "0",
+            "INTERLINK_TIMEZONE": "Europe/Rome",
+        }
+        if database_url:
+            environ["INTERLINK_DATABASE_URL"] = database_url
+        environ.update({f"INTERLINK_{k.upper()}": v for k, v in values.items()})
+        return load_settings(environ=environ)
+
+    return build
+
+
+class ConsoleChat:
+    """Plays a group chat through the real console adapter: ``await chat.say("@ann /poll ...")``
+    returns what the bot printed in answer."""
+
+    def __init__(self, app: App, adapter: ConsoleAdapter, out: io.StringIO) -> None:
+        self.app, self.adapter, self._out = app, adapter, out
+
+    async def say(self, line: str) -> str:
+        start = self._out.tell()
+        await self.adapter.feed(line)
+        self._out.seek(start)
+        text = self._out.read()
+        self._out.seek(0, io.SEEK_END)
+        return text
+
+
+@pytest.fixture
+async def console_chat(database_url: str, make_settings: Callable[..., Settings]) -> AsyncIterator[ConsoleChat]:
+    out = io.StringIO()
+    adapter = ConsoleAdapter(stdin=io.StringIO(""), stdout=out)
+    app = App(make_settings(database_url), adapters=[adapter], http=False)
+    await app.start()
+    try:
+        yield ConsoleChat(app, adapter, out)
+    finally:
+        await app.stop()

@@ -1,0 +1,41 @@
+"""Every Interlinker's chat transcripts, replayed through the console adapter on each database.
+
+A transcript (``interlinkers/<name>/transcripts/*.txt``) reads like the chat itself: ``> @ann /poll ...``
+is a line typed by ``ann``; the lines after it are exactly what the bot must print in answer (the
+console's ``bot:`` format); ``#`` starts a comment. A reply that changes by one character fails.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ConsoleChat
+
+ROOT = Path(__file__).resolve().parent.parent
+TRANSCRIPTS = sorted(ROOT.glob("interlinkers/*/transcripts/*.txt"))
+
+
+def parse(path: Path) -> list[tuple[str, str]]:
+    steps: list[tuple[str, list[str]]] = []
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        if raw.startswith("#") or not raw.strip():
+            continue
+        if raw.startswith("> "):
+            steps.append((raw[2:], []))
+        else:
+            assert steps, f"{path.name}: output before any input: {raw!r}"
+            steps[-1][1].append(raw)
+    return [(line, "".join(f"{out}\n" for out in expected)) for line, expected in steps]
+
+
+def test_transcripts_exist() -> None:
+    assert TRANSCRIPTS, "no transcripts found"
+
+
+@pytest.mark.parametrize("path", TRANSCRIPTS, ids=lambda p: f"{p.parent.parent.name}/{p.stem}")
+async def test_transcript(path: Path, console_chat: ConsoleChat) -> None:
+    for number, (line, expected) in enumerate(parse(path), start=1):
+        got = await console_chat.say(line)
+        assert got == expected, f"{path.name}, step {number}: > {line}"

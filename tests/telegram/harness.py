@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import aiohttp
 
 from adapters.telegram import TelegramAdapter
 from bot.app import App
 from bot.config import load_settings
-from tests.botapi import FakeBotAPI
+from tests.botapi import FakeBotAPI, Sent
 
 
 def environment(api: FakeBotAPI, state_dir: Path, **extra: str) -> dict[str, str]:
@@ -43,6 +48,33 @@ class Harness:
     def http_url(self) -> str:
         server = self.app.http_server
         return f"http://127.0.0.1:{server.port}"
+
+    async def outcomes(self, count: int, within: float = 10.0) -> list[dict[str, Any]]:
+        """GET /api/v1/outcomes until it lists ``count`` outcomes (the outbox delivers them shortly)."""
+        deadline = asyncio.get_running_loop().time() + within
+        async with aiohttp.ClientSession() as session:
+            while True:
+                async with session.get(f"{self.http_url}/api/v1/outcomes") as response:
+                    documents: list[dict[str, Any]] = await response.json()
+                if len(documents) >= count or asyncio.get_running_loop().time() > deadline:
+                    return documents
+                await asyncio.sleep(0.1)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def buttons_of(sent: Sent) -> dict[str, str]:
+    """Label → callback data of a message's inline keyboard."""
+    return {label: data for row in sent.buttons for label, data in row}
+
+
+def button(sent: Sent, fragment: str) -> str:
+    return next(data for label, data in buttons_of(sent).items() if fragment in label)
 
 
 @contextlib.asynccontextmanager

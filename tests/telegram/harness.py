@@ -78,9 +78,10 @@ def button(sent: Sent, fragment: str) -> str:
 
 
 @contextlib.asynccontextmanager
-async def start_harness(api: FakeBotAPI, state_dir: Path, http: bool = False, **extra: str
-                        ) -> AsyncIterator[Harness]:
-    settings = load_settings(environ=environment(api, state_dir, **extra))
+async def start_harness(api: FakeBotAPI, state_dir: Path, http: bool = False, http_port: int = 0,
+                        **extra: str) -> AsyncIterator[Harness]:
+    environ = {**environment(api, state_dir, **extra), "INTERLINK_HTTP_PORT": str(http_port)}
+    settings = load_settings(environ=environ)
     adapter = TelegramAdapter.from_settings(settings)
     assert adapter is not None
     app = App(settings, adapters=[adapter], http=http)

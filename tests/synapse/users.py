@@ -114,6 +114,8 @@ async def register_user(
     """Register a fresh user (unique localpart) and return it logged in; with ``store_path`` the client
     also gets an end-to-end crypto store, so it can take part in encrypted rooms."""
     localpart = f"{prefix}-{uuid.uuid4().hex[:8]}"
+    if store_path is not None:  # nio opens the store as soon as registration answers
+        await asyncio.to_thread(store_path.mkdir, parents=True, exist_ok=True)
     config = AsyncClientConfig(encryption_enabled=store_path is not None, store_sync_tokens=False)
     client = AsyncClient(
         homeserver, localpart, store_path=str(store_path) if store_path else "", config=config
@@ -122,9 +124,6 @@ async def register_user(
     if not isinstance(response, RegisterResponse):
         await client.close()
         raise RuntimeError(f"registration of {localpart} failed: {response}")
-    if store_path is not None:
-        await asyncio.to_thread(store_path.mkdir, parents=True, exist_ok=True)
-        client.load_store()
     user = MatrixUser(client=client, localpart=localpart)
     await user.sync_once()
     return user

@@ -470,6 +470,13 @@ class MatrixAdapter(Adapter):
 
     async def _room_send(self, room_id: str, event_type: str, content: dict[str, Any], txn_id: str) -> str:
         assert self._client is not None
+        if self._client.olm and room_id not in self._client.rooms:
+            # Just joined: nio must see the room (is it encrypted? who is in it?) before it can send there.
+            for _attempt in range(100):
+                await asyncio.sleep(0.1)
+                if self._client is None or room_id in self._client.rooms:
+                    break
+            assert self._client is not None
         response = await self._client.room_send(room_id, event_type, content, tx_id=txn_id,
                                                 ignore_unverified_devices=True)
         if not isinstance(response, RoomSendResponse):

@@ -73,7 +73,7 @@ class App:
             pa_sessions=self.pa_sessions,
             signer=Signer(settings.secret),
             scheduler=Scheduler(settings.database_url, self._run_job),
-            outbox=OutboxWorker(self.sessions, self.pa_sessions),
+            outbox=OutboxWorker(self.sessions, self.pa_sessions, prepare=self.migrate_pa_store),
         )
         self.dispatcher = Dispatcher(self.services)
         self.services.dispatcher = self.dispatcher
@@ -101,7 +101,12 @@ class App:
     async def migrate(self) -> None:
         dirs = [cls.migrations for cls in self.interlinker_classes() if cls.migrations is not None]
         await upgrade(self.settings.database_url, dirs, engine=self.engine)
+
+    async def migrate_pa_store(self) -> None:
+        """A separate PA database gets the same schema; done before the first delivery, so a PA
+        database that is down at start delays outcomes instead of stopping the bot."""
         if self.pa_engine is not self.engine:
+            dirs = [cls.migrations for cls in self.interlinker_classes() if cls.migrations is not None]
             await upgrade(self.settings.pa_database_url, dirs, engine=self.pa_engine)
 
     async def start(self) -> None:

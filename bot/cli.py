@@ -61,6 +61,7 @@ async def _upgrade(settings: Settings) -> None:
     app = App(settings, http=False)
     try:
         await app.migrate()
+        await app.migrate_pa_store()
     finally:
         await app.engine.dispose()
         if app.pa_engine is not app.engine:
@@ -87,7 +88,8 @@ async def _summary(settings: Settings, initiative: str | None, fmt: str, locale:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     level = os.environ.get("INTERLINK_LOG_LEVEL", "WARNING" if args.command in ("console", "summary") else "INFO")
-    logging.basicConfig(level=level.upper(), stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=level.upper(), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         settings = load_settings()
         if args.command == "run":
@@ -108,7 +110,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(_upgrade(settings))
             print("database is up to date")
         elif args.command == "summary":
-            print(asyncio.run(_summary(settings, args.initiative, args.format, args.locale or settings.default_locale)))
+            locale = args.locale or settings.default_locale
+            output = asyncio.run(_summary(settings, args.initiative, args.format, locale))
+            sys.stdout.write(output if output.endswith("\n") else output + "\n")
     except (ConfigError, MissingCatalogError) as exc:
         print(f"interlink: {exc}", file=sys.stderr)
         return 2

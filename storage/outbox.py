@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -35,10 +36,17 @@ def outcome_document(outcome: Outcome, initiative: Initiative) -> dict[str, Any]
 
 
 class OutboxWorker:
-    def __init__(self, sessions: async_sessionmaker, pa_sessions: async_sessionmaker, interval: float = 5.0):
+    def __init__(
+        self,
+        sessions: async_sessionmaker,
+        pa_sessions: async_sessionmaker,
+        interval: float = 5.0,
+        prepare: Callable[[], Awaitable[None]] | None = None,
+    ):
         self._sessions = sessions
         self._pa_sessions = pa_sessions
         self._interval = interval
+        self._prepare = prepare
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -97,6 +105,9 @@ class OutboxWorker:
         return delivered
 
     async def _deliver(self, document: dict[str, Any]) -> None:
+        if self._prepare is not None:
+            await self._prepare()  # e.g. migrate a separate PA database that was down at start
+            self._prepare = None
         async with self._pa_sessions.begin() as pa:
             existing = await pa.get(PAOutcome, document["id"])
             if existing is not None:

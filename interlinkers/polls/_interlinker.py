@@ -245,7 +245,8 @@ class Polls(Interlinker):
         if current is None:
             confirm(_("Your vote “{option}” in poll #{number} is counted.").format(option=label, number=poll.number))
         else:
-            confirm(_("You changed your vote in poll #{number} to “{option}”.").format(option=label, number=poll.number))
+            changed = _("You changed your vote in poll #{number} to “{option}”.")
+            confirm(changed.format(option=label, number=poll.number))
         await self._refresh(ctx, poll)
 
     async def _refresh(self, ctx: Context, poll: Poll) -> None:

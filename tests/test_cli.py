@@ -1,0 +1,123 @@
+"""The ``interlink`` command as a newcomer uses it: a piped console script, then the PA side."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+SCRIPT = """\
+@ann /start
+@ben /poll Which day for the clean-up? | Saturday | Sunday
+@cat /vote 1 1
+@ben [2]
+@ann [2]
+@cat /vote 1 2
+@ann /close 1
+"""
+
+
+def interlink(tmp_path: Path, *args: str, stdin: str = "", env: dict[str, str] | None = None,
+              timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    (tmp_path / "interlink.toml").touch()
+    full_env = {
+        **os.environ,
+        "INTERLINK_CONFIG": str(tmp_path / "interlink.toml"),
+        "INTERLINK_STATE_DIR": str(tmp_path / "var"),
+        **(env or {}),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args], input=stdin, capture_output=True, text=True,
+        env=full_env, timeout=timeout, cwd=tmp_path,
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_console_script_reaches_summary_and_api(tmp_path: Path) -> None:
+    console = interlink(tmp_path, "console", stdin=SCRIPT)
+    assert console.returncode == 0, console.stderr
+    assert "Poll #1 is closed: Which day for the clean-up?" in console.stdout
+    assert "Result: “Sunday” with 3 votes." in console.stdout
+
+    summary = interlink(tmp_path, "summary", "--format", "json")
+    assert summary.returncode == 0, summary.stderr
+    [outcome] = json.loads(summary.stdout)
+    assert outcome["kind"] == "poll" and outcome["initiative"] == "Console"
+    assert outcome["title"] == "Which day for the clean-up?"
+    assert outcome["result"]["options"] == [{"label": "Saturday", "votes": 0}, {"label": "Sunday", "votes": 3}]
+    assert outcome["decided_at"].endswith("+00:00")
+
+    csv_out = interlink(tmp_path, "summary", "--format", "csv", "--initiative", "Console").stdout.splitlines()
+    assert csv_out[0] == "id,initiative,kind,title,decided_at,option,votes"
+    assert [row.split(",")[-2:] for row in csv_out[1:]] == [["Saturday", "0"], ["Sunday", "3"]]
+    assert interlink(tmp_path, "summary", "--initiative", "Elsewhere", "--format", "json").stdout.strip() == "[]"
+    text = interlink(tmp_path, "summary", "--locale", "en").stdout
+    assert "Which day for the clean-up?" in text and "Sunday: 3 votes" in text
+
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "serve"], cwd=tmp_path, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "INTERLINK_CONFIG": str(tmp_path / "interlink.toml"),
+             "INTERLINK_STATE_DIR": str(tmp_path / "var"), "INTERLINK_HTTP_PORT": str(port)},
+    )
+    try:
+        body = None
+        for _ in range(100):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/outcomes", timeout=2) as response:
+                    body = json.loads(response.read())
+                    break
+            except OSError:
+                time.sleep(0.1)
+        assert body == [outcome]
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
+            assert json.loads(response.read()) == {"status": "ok"}
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"INTERLINK_HTTP_PORT": "eighty"}, "INTERLINK_HTTP_PORT must be a whole number (got 'eighty')"),
+        ({"INTERLINK_HTTP_PORT": "70000"}, "INTERLINK_HTTP_PORT must be between 0 and 65535 (got 70000)"),
+        ({"INTERLINK_TIMEZONE": "Mars/Olympus"}, "INTERLINK_TIMEZONE is not a known time zone (got 'Mars/Olympus')"),
+        ({"INTERLINK_DEFAULT_LOCALE": "fr"}, "INTERLINK_DEFAULT_LOCALE must be one of en, it, es, lv (got 'fr')"),
+        ({"INTERLINK_SECRET": "short"}, "INTERLINK_SECRET must be at least 16 characters long"),
+        ({"INTERLINK_DATABASE_URL": "interlink.db"}, "INTERLINK_DATABASE_URL must be a database URL"),
+    ],
+)
+def test_bad_config_fails_with_one_line_naming_the_key(tmp_path: Path, env: dict[str, str], message: str) -> None:
+    result = interlink(tmp_path, "db", "upgrade", env=env)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and message in result.stderr
+
+
+def test_secret_is_generated_once_and_kept(tmp_path: Path) -> None:
+    assert interlink(tmp_path, "db", "upgrade").returncode == 0
+    secret_file = tmp_path / "var" / "secret"
+    first = secret_file.read_text()
+    assert len(first.strip()) >= 32 and oct(secret_file.stat().st_mode & 0o777) == "0o600"
+    assert interlink(tmp_path, "db", "upgrade").returncode == 0
+    assert secret_file.read_text() == first
+
+
+def test_config_file_is_read_and_environment_wins(tmp_path: Path) -> None:
+    (tmp_path / "interlink.toml").write_text('default_locale = "it"\nhttp_port = "nope"\n')
+    result = interlink(tmp_path, "db", "upgrade", env={"INTERLINK_HTTP_PORT": "8081"})
+    assert result.returncode == 0, result.stderr
+    (tmp_path / "interlink.toml").write_text('http_port = "nope"\n')
+    assert "INTERLINK_HTTP_PORT must be a whole number" in interlink(tmp_path, "db", "upgrade").stderr

@@ -13,6 +13,8 @@ import hmac
 import logging
 import time
 from collections import defaultdict
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -34,6 +36,7 @@ from bot.events import (
     Edit,
     Event,
     File,
+    Notice,
     Outgoing,
     Reply,
     Text,
@@ -52,6 +55,19 @@ PLATFORM = "telegram"
 ALLOWED_UPDATES = ["message", "callback_query"]
 ROLE_CACHE_SECONDS = 60.0
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+MAX_ANSWER = 200
+
+
+@dataclass
+class _Query:
+    """The callback query being handled in this task: a ``Notice`` becomes its answer."""
+
+    id: str
+    answered: bool = False
+
+
+# A ContextVar, not a per-chat dict: webhook deliveries for one chat may be handled concurrently.
+_current_query: ContextVar[_Query | None] = ContextVar("telegram_callback_query", default=None)
 
 
 class TelegramAdapter(Adapter):
@@ -197,12 +213,20 @@ class TelegramAdapter(Adapter):
     async def _process(self, tg: TgUpdate) -> bool:
         """Hand one update to the core. False only when it must be delivered again (store down)."""
         assert self._core is not None
-        query = tg.callback_query
+        query = _Query(tg.callback_query.id) if tg.callback_query is not None else None
+        token = _current_query.set(query)
+        try:
+            return await self._handle(tg, query)
+        finally:
+            _current_query.reset(token)
+
+    async def _handle(self, tg: TgUpdate, query: _Query | None) -> bool:
+        assert self._core is not None
         update = self.translate(tg)
         error = False
         if update is not None:
             try:
-                await self._core.handle(update)
+                await self._handle_retrying(update)
                 self.handled += 1
             except StoreUnavailable as exc:
                 log.warning("telegram: update %s not handled, store unavailable: %s", tg.update_id, exc)
@@ -210,13 +234,28 @@ class TelegramAdapter(Adapter):
             except Exception:
                 log.exception("telegram: update %s failed; skipped", tg.update_id)
                 error = True
-        if query is not None:
-            await self._answer(query.id, error, update.user.language if update else None)
+        if query is not None and not query.answered:
+            await self._answer(query, None, error, update.user.language if update else None)
         return True
 
-    async def _answer(self, query_id: str, error: bool, language: str | None) -> None:
+    async def _handle_retrying(self, update: Update) -> None:
+        """A busy store (SQLite "database is locked") usually clears within milliseconds: retry the one
+        update in place rather than refetching the whole batch; give up after ~3 s and let it come back."""
+        assert self._core is not None
+        delay = 0.02
+        for _attempt in range(8):
+            try:
+                await self._core.handle(update)
+                return
+            except StoreUnavailable:
+                await asyncio.sleep(delay)
+                delay *= 2
+        await self._core.handle(update)
+
+    async def _answer(self, query: _Query, text: str | None, error: bool, language: str | None) -> None:
         """Every callback query is answered, or the user's client shows a spinner for a long while."""
-        text = None
+        query.answered = True
+        query_id = query.id
         if error:
             default = self._core.settings.default_locale if self._core else "en"
             with using_locale(match_locale(language) or default):
@@ -316,6 +355,12 @@ class TelegramAdapter(Adapter):
         for later edits); the rest return at once so handling the next update never waits on a limit."""
         chat_id = int(chat.chat_id)
         thread = {"message_thread_id": int(chat.thread_id)} if chat.thread_id else {}
+        if isinstance(message, Notice):
+            query = _current_query.get()
+            if query is not None and not query.answered:
+                await self._answer(query, truncate(message.text, MAX_ANSWER), False, None)
+                return None
+            message = Reply(message.text)
         if isinstance(message, Edit) and message.message_id is not None:
             text = truncate(message.text, MAX_TEXT)
             markup = keyboard(message.buttons)

@@ -25,8 +25,8 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Time
 log = logging.getLogger(__name__)
 
 # Our clock and Telegram's differ by network jitter; a small margin keeps us under its limits.
-_MARGIN_FACTOR = 1.01
-_MARGIN_SECONDS = 0.01
+_MARGIN_FACTOR = 1.005
+_MARGIN_SECONDS = 0.005
 _MAX_BACKOFF = 30.0
 
 
@@ -165,6 +165,14 @@ class Outbox:
             for w in windows:
                 w.add(now)
 
+    def _sent_at(self, chat_id: int, now: float) -> None:
+        """Count this chat's last message from when Telegram answered, not from when we started sending:
+        the request may have waited for a connection, and Telegram counts its arrival."""
+        for windows in (self._chat_windows, self._group_windows):
+            window = windows.get(chat_id)
+            if window is not None and window.times:
+                window.times[-1] = now
+
     async def _drain(self, chat_id: int) -> None:
         queue = self._queues[chat_id]
         backoff = 0.5
@@ -174,7 +182,10 @@ class Outbox:
                 await self._acquire(chat_id)
                 job.in_flight = True
                 try:
-                    result = await job.call(job.kwargs)
+                    try:
+                        result = await job.call(job.kwargs)
+                    finally:
+                        self._sent_at(chat_id, time.monotonic())
                 except RetryAfter as exc:
                     self.retries_after_429 += 1
                     job.in_flight = False

@@ -20,6 +20,8 @@ async def test_private_chat_poll_flow_ends_in_an_outcome(api: FakeBotAPI, tmp_pa
         # Vote with a button: the callback is answered and the poll message shows the vote.
         api.press(alice, chat, poll.message_id, button(poll, "Park"))
         await api.wait_for(lambda: len(api.answered) == 1)
+        (answer,) = api.answered.values()
+        assert answer.get("text"), "the confirmation pops up on the button, not as a chat message"
         await api.wait_for(lambda: "Park (1)" in str(api.current(chat.id, poll.message_id)))
 
         # Change the vote with /vote: the same message is edited again.

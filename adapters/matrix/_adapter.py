@@ -26,6 +26,7 @@ from nio import (
     LoginResponse,
     MegolmEvent,
     ReactionEvent,
+    RoomCreateEvent,
     RoomGetStateEventResponse,
     RoomMemberEvent,
     RoomMessagesResponse,
@@ -137,6 +138,7 @@ class MatrixAdapter(Adapter):
         self._in_request = False
         self._next_batch: str | None = None
         self._fresh_joins: set[str] = set()
+        self._creators: dict[str, str] = {}  # room id -> sender of m.room.create
         self._options: dict[str, tuple[str, ...]] = {}  # event id -> payloads, in option order
         self._room_options: dict[str, str] = {}  # room id -> event id of the latest numbered options
         self._polls: dict[str, str] = {}  # text event id -> MSC3381 poll event id
@@ -263,7 +265,14 @@ class MatrixAdapter(Adapter):
                 continue
             backoff = 1.0
             await self._crypto_housekeeping()
-            await self._handle_sync(response, history=self._next_batch is None)
+            try:
+                await self._handle_sync(response, history=self._next_batch is None)
+            except Exception:
+                # Not saving next_batch: the same batch comes again; the core skips what it already handled.
+                log.exception("Matrix: a batch failed; retrying it in %.0f s", backoff)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 60)
+                continue
             self._next_batch = response.next_batch
             await self._core.state.set(PLATFORM, "next_batch", response.next_batch)
             first = False
@@ -290,6 +299,9 @@ class MatrixAdapter(Adapter):
         for room_id, info in response.rooms.invite.items():
             await self._on_invite(room_id, info.invite_state)
         for room_id, info in response.rooms.join.items():
+            for state_event in [*info.state, *info.timeline.events]:
+                if isinstance(state_event, RoomCreateEvent):
+                    self._creators[room_id] = state_event.sender
             events = list(info.timeline.events)
             if history:
                 self._fresh_joins.discard(room_id)
@@ -436,6 +448,8 @@ class MatrixAdapter(Adapter):
         room = self._client.rooms.get(chat.chat_id)
         if room is not None:
             level = room.power_levels.get_user_level(user.user_id)
+            if user.user_id == self._creators.get(chat.chat_id) and user.user_id not in room.power_levels.users:
+                return Role.ORGANISER  # room v12+: creators rank above every power level and are not listed
         else:
             response = await self._client.room_get_state_event(chat.chat_id, "m.room.power_levels")
             if not isinstance(response, RoomGetStateEventResponse):

@@ -110,3 +110,9 @@ async def test_power_level_50_makes_an_organiser(
         await bob.send_text(room, "!close 2")
         await carol.wait_for(lambda e: _edited(e, "Picnic day?") and _edited(e, "closed"),
                              description="bob (level 50) closing carol's poll")
+
+        await carol.send_text(room, "!poll Music? | Jazz | Folk")
+        await carol.wait_for_text("Music?", sender=bot.user_id)
+        await alice.send_text(room, "!close 3")
+        await carol.wait_for(lambda e: _edited(e, "Music?") and _edited(e, "closed"),
+                             description="alice (the room's creator) closing carol's poll")

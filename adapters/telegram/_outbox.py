@@ -24,9 +24,10 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Time
 
 log = logging.getLogger(__name__)
 
-# Our clock and Telegram's differ by network jitter; a small margin keeps us under its limits.
-_MARGIN_FACTOR = 1.005
-_MARGIN_SECONDS = 0.005
+# Windows count from Telegram's answers (see ``Window``), so only clock granularity needs a margin.
+_MARGIN_FACTOR = 1.0
+_MARGIN_SECONDS = 0.002
+_IN_FLIGHT_POLL = 0.005
 _MAX_BACKOFF = 30.0
 
 
@@ -40,21 +41,34 @@ class RateLimits:
 
 
 class Window:
-    """Sliding-window counter: how long until one more event fits."""
+    """"At most ``count`` in any ``window`` seconds", counted from when Telegram *answered*.
+
+    A request may wait for a connection or a busy event loop before it reaches Telegram, so send times
+    say little about arrival times. Completion times do: a request arrives before it is answered. So a
+    slot is held from the start of a request until ``window`` seconds after its answer, which keeps us
+    under the limit whatever the jitter, at the cost of one round trip per slot.
+    """
 
     def __init__(self, limit: tuple[int, float]) -> None:
         self.count = limit[0]
         self.window = limit[1] * _MARGIN_FACTOR + _MARGIN_SECONDS
         self.times: deque[float] = deque()
+        self.in_flight = 0
 
     def delay(self, now: float) -> float:
         while self.times and self.times[0] <= now - self.window:
             self.times.popleft()
-        if len(self.times) < self.count:
+        if len(self.times) + self.in_flight < self.count:
             return 0.0
-        return self.times[0] + self.window - now
+        if self.times:
+            return self.times[0] + self.window - now
+        return _IN_FLIGHT_POLL
 
-    def add(self, now: float) -> None:
+    def reserve(self) -> None:
+        self.in_flight += 1
+
+    def complete(self, now: float) -> None:
+        self.in_flight -= 1
         self.times.append(now)
 
 
@@ -142,7 +156,7 @@ class Outbox:
                     job.future.cancel()
         self._queues.clear()
 
-    async def _acquire(self, chat_id: int) -> None:
+    async def _acquire(self, chat_id: int) -> list[Window]:
         """Wait for this chat's own windows first (without holding anything), then take a global slot in
         FIFO order, so a throttled chat never holds back the others."""
         chat_window = self._chat_windows.setdefault(chat_id, Window(self.limits.per_chat))
@@ -160,18 +174,10 @@ class Outbox:
                 if wait <= 0:
                     break
                 await asyncio.sleep(wait)
-            now = time.monotonic()
-            self._global.add(now)
+            windows.append(self._global)
             for w in windows:
-                w.add(now)
-
-    def _sent_at(self, chat_id: int, now: float) -> None:
-        """Count this chat's last message from when Telegram answered, not from when we started sending:
-        the request may have waited for a connection, and Telegram counts its arrival."""
-        for windows in (self._chat_windows, self._group_windows):
-            window = windows.get(chat_id)
-            if window is not None and window.times:
-                window.times[-1] = now
+                w.reserve()
+        return windows
 
     async def _drain(self, chat_id: int) -> None:
         queue = self._queues[chat_id]
@@ -179,13 +185,15 @@ class Outbox:
         try:
             while queue:
                 job = queue[0]
-                await self._acquire(chat_id)
+                windows = await self._acquire(chat_id)
                 job.in_flight = True
                 try:
                     try:
                         result = await job.call(job.kwargs)
                     finally:
-                        self._sent_at(chat_id, time.monotonic())
+                        now = time.monotonic()
+                        for w in windows:
+                            w.complete(now)
                 except RetryAfter as exc:
                     self.retries_after_429 += 1
                     job.in_flight = False

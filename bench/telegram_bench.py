@@ -1,0 +1,287 @@
+"""Telegram adapter figures, each next to a python-telegram-bot baseline on the same local Bot API server.
+
+1. Votes/s end to end over long polling (button press → vote committed → callback answered, poll edited),
+   next to a bare PTB ``Application`` that only answers each callback query (goal: ≥ 0.7× the echo bot).
+2. A broadcast under enforced Telegram limits: achieved / allowed rate (goal ≥ 0.95), and how long
+   unthrottled chats wait while one chat sits out a 429 — ours next to PTB's ``AIORateLimiter``.
+
+Run: ``.venv/bin/python bench/telegram_bench.py [--votes 1000] [--messages 10000] ...``
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from telegram import Update as TgUpdate
+from telegram.ext import Application, CallbackQueryHandler, ContextTypes, ExtBot
+from telegram.request import HTTPXRequest
+
+from adapters.telegram import TelegramAdapter, TelegramConfig
+from bot.adapter import HandleResult
+from bot.events import ChatRef, Reply, Update
+from tests.botapi import FakeBotAPI, Limits, User
+from tests.telegram.harness import start_harness
+
+# --- 1. votes per second ---------------------------------------------------------------------------
+
+
+async def _timed(server: FakeBotAPI, push: Callable[[], None], done: Callable[[], bool], within: float) -> float:
+    started = time.perf_counter()
+    push()
+    await server.wait_for(done, within=within)
+    return time.perf_counter() - started
+
+
+async def echo_votes(votes: int, groups: int) -> float:
+    """Baseline: PTB's Application answering every callback query, nothing else."""
+    async with FakeBotAPI() as server:
+        users = [server.user(1000 + i, f"U{i}") for i in range(votes)]
+        chats = [server.group(-1000 - g, f"G{g}", users) for g in range(groups)]
+
+        async def answer(update: TgUpdate, _context: ContextTypes.DEFAULT_TYPE) -> None:
+            assert update.callback_query is not None
+            await update.callback_query.answer()
+
+        app = (Application.builder().token(server.token).base_url(f"{server.url}/bot")
+               .base_file_url(f"{server.url}/file/bot").build())
+        app.add_handler(CallbackQueryHandler(answer))
+        await app.initialize()
+        assert app.updater is not None
+        await app.updater.start_polling(poll_interval=0, timeout=1)
+        await app.start()
+        try:
+            def push() -> None:
+                for i, user in enumerate(users):
+                    server.press(user, chats[i % groups], 1, f"vote:{i}")
+
+            elapsed = await _timed(server, push, lambda: len(server.answered) == votes, within=votes)
+        finally:
+            await app.updater.stop()
+            await app.stop()
+            await app.shutdown()
+    return votes / elapsed
+
+
+async def interlink_votes(votes: int, groups: int) -> tuple[float, int]:
+    """Ours: the real core (SQLite, one transaction per vote) behind the adapter; live tally edits."""
+    limits = {"rate_per_chat": "1/s", "rate_per_group": "20/min", "rate_global": "30/s"}  # Telegram's
+    async with FakeBotAPI() as server, _tmpdir() as tmp, start_harness(server, tmp, **limits):
+        users = [server.user(1000 + i, f"U{i}") for i in range(votes)]
+        organiser = server.user(999, "Org")
+        chats = [server.group(-1000 - g, f"G{g}", [*users, organiser], admins=[organiser]) for g in range(groups)]
+        polls = []
+        for chat in chats:
+            server.send_text(organiser, chat, "/poll@interlink_test_bot Which bench? | Oak | Pine")
+        await server.wait_for(lambda: all(any(s.buttons for s in server.sent_to(c.id)) for c in chats))
+        for chat in chats:
+            message = next(s for s in server.sent_to(chat.id) if s.buttons)
+            polls.append((chat, message.message_id, message.buttons[0][0][1]))
+
+        def push() -> None:
+            for i, user in enumerate(users):
+                chat, message_id, payload = polls[i % groups]
+                server.press(user, chat, message_id, payload)
+
+        elapsed = await _timed(server, push, lambda: len(server.answered) == votes, within=votes)
+        edits = sum(1 for s in server.sent if s.method == "editMessageText")
+    return votes / elapsed, edits
+
+
+class _AnswerOnlyCore:
+    """A core that accepts every update at once: isolates what the adapter itself costs per update."""
+
+    settings = None
+
+    async def handle(self, update: Update) -> HandleResult:
+        return HandleResult()
+
+
+async def adapter_only_votes(votes: int, groups: int) -> float:
+    """The adapter in front of a core that does nothing: same work as the echo bot (answer each query)."""
+    async with FakeBotAPI() as server:
+        users = [server.user(1000 + i, f"U{i}") for i in range(votes)]
+        chats = [server.group(-1000 - g, f"G{g}", users) for g in range(groups)]
+        adapter = TelegramAdapter(TelegramConfig(token=server.token, api_url=server.url, poll_timeout=1))
+        await adapter.start(_AnswerOnlyCore())  # type: ignore[arg-type]
+        try:
+            def push() -> None:
+                for i, user in enumerate(users):
+                    server.press(user, chats[i % groups], 1, f"vote:{i}")
+
+            elapsed = await _timed(server, push, lambda: len(server.answered) == votes, within=votes)
+        finally:
+            await adapter.stop()
+    return votes / elapsed
+
+
+@contextlib.asynccontextmanager
+async def _tmpdir() -> AsyncIterator[Path]:
+    with tempfile.TemporaryDirectory() as tmp:
+        yield Path(tmp)
+
+
+# --- 2. broadcast under limits ---------------------------------------------------------------------
+
+
+def _limits(args: argparse.Namespace) -> Limits:
+    return Limits(per_chat=(1, 1.0), per_group=(20, 60.0), global_=(args.global_rate, 1.0), enforce=True)
+
+
+def _allowed_rate(messages: int, chats: int, global_rate: int) -> float:
+    per_chat = -(-messages // chats)
+    shortest = max(messages / global_rate, float(per_chat - 1) + 1e-9)
+    return messages / shortest
+
+
+async def _our_sender(server: FakeBotAPI, global_rate: int) -> TelegramAdapter:
+    config = TelegramConfig(token=server.token, api_url=server.url, global_=(global_rate, 1.0))
+    adapter = TelegramAdapter(config)
+    await adapter.bot.initialize()
+    return adapter
+
+
+def _ptb_sender(server: FakeBotAPI, global_rate: int, retries: int) -> ExtBot[None]:
+    from telegram.ext import AIORateLimiter
+
+    return ExtBot(server.token, base_url=f"{server.url}/bot", request=HTTPXRequest(connection_pool_size=64),
+                  rate_limiter=AIORateLimiter(overall_max_rate=global_rate, max_retries=retries))
+
+
+async def ours_broadcast(args: argparse.Namespace) -> tuple[float, float, int]:
+    async with FakeBotAPI(limits=_limits(args)) as server:
+        users = [server.user(10_000 + i, f"R{i}") for i in range(args.chats)]
+        for user in users:
+            server.private_chat(user)
+        adapter = await _our_sender(server, args.global_rate)
+        started = time.perf_counter()
+        for i in range(args.messages):
+            user = users[i % args.chats]
+            await adapter.send(ChatRef("telegram", str(user.id), is_private=True), Reply(f"Notice {i}"))
+        await adapter.outbox.flush(args.messages)
+        elapsed = time.perf_counter() - started
+        await adapter.outbox.close()
+        await adapter.bot.shutdown()
+        delivered = sum(1 for s in server.sent if s.method == "sendMessage")
+        rate = delivered / elapsed
+        return rate, rate / _allowed_rate(args.messages, args.chats, args.global_rate), len(server.throttled)
+
+
+async def ptb_broadcast(args: argparse.Namespace, retries: int) -> tuple[float, int, int]:
+    async with FakeBotAPI(limits=_limits(args)) as server:
+        users = [server.user(10_000 + i, f"R{i}") for i in range(args.chats)]
+        for user in users:
+            server.private_chat(user)
+        bot = _ptb_sender(server, args.global_rate, retries)
+        async with bot:
+            started = time.perf_counter()
+            results = await asyncio.gather(
+                *(bot.send_message(users[i % args.chats].id, f"Notice {i}") for i in range(args.messages)),
+                return_exceptions=True,
+            )
+            elapsed = time.perf_counter() - started
+        lost = sum(1 for r in results if isinstance(r, BaseException))
+        delivered = sum(1 for s in server.sent if s.method == "sendMessage")
+        return delivered / elapsed, lost, len(server.throttled)
+
+
+async def _throttled_delay(server: FakeBotAPI, others: list[User], send: Callable[[int], Awaitable[object]],
+                           stormy: User, retry_after: int) -> float:
+    """One chat gets a 429 (retry_after); then every other chat gets one message: worst delay of theirs."""
+    server.inject_429(stormy.id, retry_after)
+    task = asyncio.ensure_future(send(stormy.id))
+    await server.wait_for(lambda: len(server.throttled) >= 1)
+    started = time.perf_counter()
+    sends = [asyncio.ensure_future(send(u.id)) for u in others]
+    await server.wait_for(lambda: all(server.sent_to(u.id) for u in others), within=retry_after * 10)
+    delay = time.perf_counter() - started
+    await asyncio.gather(task, *sends, return_exceptions=True)
+    return delay
+
+
+async def ours_throttled(args: argparse.Namespace) -> float:
+    async with FakeBotAPI(limits=_limits(args)) as server:
+        stormy, *others = [server.user(20_000 + i, f"T{i}") for i in range(args.others + 1)]
+        for user in (stormy, *others):
+            server.private_chat(user)
+        adapter = await _our_sender(server, args.global_rate)
+
+        async def send(chat_id: int) -> object:
+            return await adapter.send(ChatRef("telegram", str(chat_id), is_private=True), Reply("Hello", key="k"))
+
+        delay = await _throttled_delay(server, others, send, stormy, args.retry_after)
+        await adapter.outbox.close()
+        await adapter.bot.shutdown()
+        return delay
+
+
+async def ptb_throttled(args: argparse.Namespace) -> float:
+    async with FakeBotAPI(limits=_limits(args)) as server:
+        stormy, *others = [server.user(20_000 + i, f"T{i}") for i in range(args.others + 1)]
+        for user in (stormy, *others):
+            server.private_chat(user)
+        async with _ptb_sender(server, args.global_rate, retries=1) as bot:
+            return await _throttled_delay(server, others, lambda chat_id: bot.send_message(chat_id, "Hello"),
+                                          stormy, args.retry_after)
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
+    parser.add_argument("--votes", type=int, default=500)
+    parser.add_argument("--groups", type=int, default=1, help="groups the votes are spread over")
+    parser.add_argument("--messages", type=int, default=3000, help="10000 takes ~100 s at 100/s")
+    parser.add_argument("--chats", type=int, default=600)
+    parser.add_argument("--global-rate", type=int, default=100,
+                        help="enforced messages/s overall (Telegram: 30); server and bots share one CPU here")
+    parser.add_argument("--others", type=int, default=100, help="unthrottled chats in the 429 test")
+    parser.add_argument("--retry-after", type=int, default=3)
+    parser.add_argument("--skip-ptb-broadcast", action="store_true")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.CRITICAL)  # the baselines log every lost message
+
+    print(f"1. votes over long polling: {args.votes} votes in {args.groups} group(s)")
+    echo = await echo_votes(args.votes, args.groups)
+    bare = await adapter_only_votes(args.votes, args.groups)
+    ours, edits = await interlink_votes(args.votes, args.groups)
+    print(f"   PTB echo bot (answer only):      {echo:8.1f} updates/s")
+    print(f"   our adapter, no-op core:         {bare:8.1f} updates/s = {bare / echo:.2f}× echo")
+    print(f"   Interlink (vote, answer, edit):  {ours:8.1f} votes/s   = {ours / echo:.2f}× echo (goal ≥ 0.7)")
+    print(f"   → per vote: {1000 / ours:.1f} ms, of which the adapter ≈ {1000 / bare:.1f} ms; the rest is the "
+          "core's transaction")
+    print(f"   poll edits sent while {args.votes} votes were handled: {edits} (coalesced; Telegram's limits)")
+
+    print(f"2. broadcast of {args.messages} messages to {args.chats} chats; enforced: 1/s per chat, "
+          f"{args.global_rate}/s overall")
+    allowed = _allowed_rate(args.messages, args.chats, args.global_rate)
+    rate, ratio, throttled = await ours_broadcast(args)
+    print(f"   allowed rate:                    {allowed:8.1f} msg/s")
+    print(f"   Interlink outbox:                {rate:8.1f} msg/s   = {ratio:.3f} of allowed (goal ≥ 0.95); "
+          f"429s received: {throttled}; lost: 0")
+    if not args.skip_ptb_broadcast:
+        try:
+            rate0, lost0, throttled0 = await ptb_broadcast(args, retries=0)
+            print(f"   PTB AIORateLimiter (default):    {rate0:8.1f} msg/s   = {rate0 / allowed:.3f} of allowed; "
+                  f"429s: {throttled0}; lost: {lost0}")
+        except RuntimeError as exc:  # aiolimiter missing
+            print(f"   PTB AIORateLimiter: not run ({exc})")
+    print(f"3. one chat gets a 429 (retry_after={args.retry_after}s); then {args.others} other chats get one "
+          "message each: time until all of them have it")
+    print(f"   Interlink outbox:                {await ours_throttled(args):8.2f} s")
+    try:
+        print(f"   PTB AIORateLimiter:              {await ptb_throttled(args):8.2f} s")
+    except RuntimeError as exc:
+        print(f"   PTB AIORateLimiter: not run ({exc})")
+
+
+if __name__ == "__main__":
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(main())

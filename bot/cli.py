@@ -54,6 +54,7 @@ async def _serve(settings: Settings, adapters: list[Adapter], http: bool) -> Non
     finally:
         for waiter in waiters:
             waiter.cancel()
+        await asyncio.gather(*waiters, return_exceptions=True)
         await app.stop()
 
 

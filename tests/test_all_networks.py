@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import pytest
 from nio import RoomCreateResponse, RoomMemberEvent, RoomMessageText
 
 from tests.botapi import Chat, FakeBotAPI, User
@@ -29,14 +28,8 @@ from tests.synapse.fixtures import UserFactory, matrix_user, synapse  # noqa: F4
 from tests.synapse.server import SynapseServer
 from tests.synapse.users import PASSWORD, MatrixUser
 
-# bot/cli.py ``_serve`` cancels the ``asyncio.gather`` of the adapters' ``wait_closed()`` on SIGTERM and
-# never awaits it, so every clean stop of ``interlink run`` with a network logs an ERROR with a traceback.
+# A clean stop must not log an unretrieved, cancelled gather of the adapters' ``wait_closed()``.
 UNRETRIEVED_GATHER = "_GatheringFuture exception was never retrieved"
-KNOWN_SHUTDOWN_ERROR = (
-    "product bug: on SIGTERM `interlink run` logs 'ERROR asyncio: _GatheringFuture exception was never "
-    "retrieved' + CancelledError traceback (bot/cli.py _serve cancels the gather of wait_closed() without "
-    "awaiting it); exit code and timing are fine"
-)
 BOT = "@interlink_test_bot"  # FakeBotAPI's default username
 POLL_START = "org.matrix.msc3381.poll.start"
 POLL_END = "org.matrix.msc3381.poll.end"
@@ -244,9 +237,7 @@ async def test_one_process_serves_telegram_and_matrix(
     output = await asyncio.to_thread(log.read_text)
     assert returncode == 0, output[-4000:]
     assert took < 5, f"SIGTERM took {took:.1f} s to stop the bot"
-    if UNRETRIEVED_GATHER in output:
-        assert output.count("Traceback") == 1, output[-4000:]  # nothing else went wrong
-        pytest.xfail(KNOWN_SHUTDOWN_ERROR)
+    assert UNRETRIEVED_GATHER not in output, output[-4000:]
     assert "Traceback" not in output, output[-4000:]
 
 
@@ -296,11 +287,6 @@ async def test_run_without_networks_reads_the_console_while_serving_http(tmp_pat
     assert outcome["result"]["winners"] == ["Sunday"] and outcome["result"]["closed_by"] == "hand"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "product bug: console mode ignores SIGTERM/SIGINT (Ctrl-C) while stdin is open. App.stop() runs (HTTP goes "
-    "down) but asyncio.run() then waits for the default executor, whose thread is blocked in stdin.readline() "
-    "(adapters/console/_adapter.py _loop uses asyncio.to_thread), until a line or EOF arrives"
-))
 async def test_run_without_networks_stops_on_sigterm_with_stdin_open(tmp_path: Path) -> None:
     port = free_port()
     log = tmp_path / "interlink.log"

@@ -10,6 +10,7 @@ import asyncio
 import logging
 import re
 import sys
+import threading
 import uuid
 from collections.abc import Callable
 from typing import IO
@@ -93,11 +94,27 @@ class ConsoleAdapter(Adapter):
         await self._done.wait()
 
     async def _loop(self) -> None:
-        try:
+        lines: asyncio.Queue[str] = asyncio.Queue()
+        loop = asyncio.get_running_loop()
+
+        def read() -> None:
+            # A daemon thread, not asyncio.to_thread: a blocked readline() must not keep the process
+            # alive after Ctrl-C or SIGTERM.
             while True:
-                line = await asyncio.to_thread(self._readline)
+                try:
+                    line = self._readline()
+                except (OSError, ValueError):
+                    line = ""
+                try:
+                    loop.call_soon_threadsafe(lines.put_nowait, line)
+                except RuntimeError:  # the loop has closed: we are shutting down
+                    return
                 if line == "":
-                    break
+                    return
+
+        threading.Thread(target=read, name="console-stdin", daemon=True).start()
+        try:
+            while (line := await lines.get()) != "":
                 await self.feed(line)
         finally:
             self._done.set()

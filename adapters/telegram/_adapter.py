@@ -56,6 +56,8 @@ ALLOWED_UPDATES = ["message", "callback_query"]
 ROLE_CACHE_SECONDS = 60.0
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_ANSWER = 200
+# Telegram refuses answers to callback queries older than about 15 s; answer early rather than never.
+ANSWER_WITHIN = 10.0
 
 
 @dataclass
@@ -63,6 +65,7 @@ class _Query:
     """The callback query being handled in this task: a ``Notice`` becomes its answer."""
 
     id: str
+    answer_by: float
     answered: bool = False
 
 
@@ -154,7 +157,7 @@ class TelegramAdapter(Adapter):
             except InvalidToken:
                 log.error("telegram: the token was rejected; polling stopped")
                 return
-            except (Conflict, TimedOut, NetworkError) as exc:
+            except (Conflict, TimedOut, NetworkError, TelegramError) as exc:
                 log.warning("telegram: getUpdates failed (%s); retrying in %.0fs", exc, backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 30.0)
@@ -176,6 +179,7 @@ class TelegramAdapter(Adapter):
     async def _handle_batch(self, updates: list[TgUpdate]) -> int | None:
         """Handle each chat's updates in order, different chats concurrently. Returns the first update_id
         that could not be handled (store unavailable), or None."""
+        received = time.monotonic()
         by_chat: dict[int, list[TgUpdate]] = defaultdict(list)
         for update in updates:
             chat = update.effective_chat
@@ -184,7 +188,7 @@ class TelegramAdapter(Adapter):
 
         async def run(chat_updates: list[TgUpdate]) -> None:
             for update in chat_updates:
-                if not await self._process(update):
+                if not await self._process(update, received):
                     failed.append(update.update_id)
                     return
 
@@ -210,10 +214,13 @@ class TelegramAdapter(Adapter):
 
     # --- translating and handling ------------------------------------------------------------------
 
-    async def _process(self, tg: TgUpdate) -> bool:
+    async def _process(self, tg: TgUpdate, received: float | None = None) -> bool:
         """Hand one update to the core. False only when it must be delivered again (store down)."""
         assert self._core is not None
-        query = _Query(tg.callback_query.id) if tg.callback_query is not None else None
+        received = time.monotonic() if received is None else received
+        query = None
+        if tg.callback_query is not None:
+            query = _Query(tg.callback_query.id, received + ANSWER_WITHIN)
         token = _current_query.set(query)
         try:
             return await self._handle(tg, query)
@@ -222,8 +229,15 @@ class TelegramAdapter(Adapter):
 
     async def _handle(self, tg: TgUpdate, query: _Query | None) -> bool:
         assert self._core is not None
-        update = self.translate(tg)
+        if query is not None and time.monotonic() > query.answer_by:
+            # Queued behind a burst: stop the spinner now; the live tally shows the vote anyway.
+            await self._answer(query, None, False, None)
         error = False
+        try:
+            update = self.translate(tg)
+        except Exception:
+            log.exception("telegram: update %s could not be read; skipped", tg.update_id)
+            update, error = None, True
         if update is not None:
             try:
                 await self._handle_retrying(update)
@@ -357,9 +371,10 @@ class TelegramAdapter(Adapter):
         thread = {"message_thread_id": int(chat.thread_id)} if chat.thread_id else {}
         if isinstance(message, Notice):
             query = _current_query.get()
-            if query is not None and not query.answered:
-                await self._answer(query, truncate(message.text, MAX_ANSWER), False, None)
-                return None
+            if query is not None:
+                if not query.answered:
+                    await self._answer(query, truncate(message.text, MAX_ANSWER), False, None)
+                return None  # never a chat message for a button press: it would flood busy groups
             message = Reply(message.text)
         if isinstance(message, Edit) and message.message_id is not None:
             text = truncate(message.text, MAX_TEXT)

@@ -32,7 +32,7 @@ from bot.events import (
     Update,
     UserRef,
 )
-from bot.i18n import _
+from bot.i18n import _, using_locale
 
 log = logging.getLogger(__name__)
 DEFAULT_USER = "you"
@@ -83,6 +83,14 @@ class ConsoleAdapter(Adapter):
 
     async def start(self, core: CoreAPI) -> None:
         self._core = core
+        if self._stdin.isatty():
+            with using_locale(core.settings.default_locale):
+                self._print(
+                    _(
+                        "You are in the console chat. Send /help to begin; write “@name message” to speak "
+                        "as someone else in the same group; press Ctrl-D to leave."
+                    )
+                )
         self._task = asyncio.create_task(self._loop(), name="console")
 
     async def stop(self) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
+import json
 import logging
 import time
 from collections import defaultdict
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
-from telegram import Bot, InputFile, Message
+from telegram import Bot, InlineKeyboardMarkup, InputFile, Message
 from telegram import Update as TgUpdate
 from telegram.constants import ChatMemberStatus, ChatType, MessageEntityType, ParseMode
 from telegram.error import BadRequest, Conflict, InvalidToken, NetworkError, TelegramError, TimedOut
@@ -56,6 +57,7 @@ ALLOWED_UPDATES = ["message", "callback_query"]
 ROLE_CACHE_SECONDS = 60.0
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_ANSWER = 200
+QUEUED_KEY = "queued_messages"
 # Telegram refuses answers to callback queries older than about 15 s; answer early rather than never.
 ANSWER_WITHIN = 10.0
 
@@ -125,6 +127,38 @@ class TelegramAdapter(Adapter):
             await self.bot.delete_webhook(drop_pending_updates=False)
             self._poller = asyncio.create_task(self._poll(), name="telegram-poll")
             log.info("telegram: @%s receiving by long polling", self.username)
+        await self._resume_queued()
+
+    async def _keep_queued(self) -> None:
+        """Messages still waiting for a rate limit at shutdown are stored and sent after the next start,
+        so a restart during a flood wait loses nothing (files excepted: they are not worth the space)."""
+        kept = []
+        for job in self.outbox.queued():
+            if job.method not in ("send_message", "edit_message_text"):
+                continue
+            kwargs = dict(job.kwargs)
+            markup = kwargs.get("reply_markup")
+            kwargs["reply_markup"] = markup.to_dict() if markup is not None else None
+            kept.append({"method": job.method, "kwargs": kwargs, "edit_of": job.edit_of})
+        log.warning("telegram: %d message(s) still queued at shutdown; kept for the next start", len(kept))
+        state = getattr(self._core, "state", None)
+        if kept and state is not None:
+            previous = json.loads(await state.get(PLATFORM, QUEUED_KEY) or "[]")
+            await state.set(PLATFORM, QUEUED_KEY, json.dumps(previous + kept))
+
+    async def _resume_queued(self) -> None:
+        state = getattr(self._core, "state", None)
+        raw = await state.get(PLATFORM, QUEUED_KEY) if state is not None else None
+        if not raw:
+            return
+        assert state is not None
+        for item in json.loads(raw):
+            kwargs = dict(item["kwargs"])
+            markup = kwargs.get("reply_markup")
+            kwargs["reply_markup"] = InlineKeyboardMarkup.de_json(markup, self.bot) if markup else None
+            job = Job(self._call(item["method"]), kwargs, method=item["method"], edit_of=item["edit_of"])
+            _background(self.outbox.submit(int(kwargs["chat_id"]), job))
+        await state.delete(PLATFORM, QUEUED_KEY)
 
     async def stop(self) -> None:
         """Finish the batch being handled, confirm it, send what is queued, keep the webhook set."""
@@ -139,7 +173,7 @@ class TelegramAdapter(Adapter):
                 with contextlib.suppress(TelegramError):
                     await self.bot.get_updates(offset=self._offset, timeout=0, limit=1)
         if not await self.outbox.flush(self.config.flush_timeout):
-            log.warning("telegram: %d message(s) still queued at shutdown", self.outbox.pending)
+            await self._keep_queued()
         await self.outbox.close()
         with contextlib.suppress(TelegramError):
             await self.bot.shutdown()
@@ -383,6 +417,7 @@ class TelegramAdapter(Adapter):
             job = Job(
                 self._call("edit_message_text"),
                 {**kwargs, "text": escape(text), "parse_mode": ParseMode.HTML},
+                method="edit_message_text",
                 edit_of=int(message.message_id),
                 fallback={**kwargs, "text": text},
             )
@@ -395,6 +430,7 @@ class TelegramAdapter(Adapter):
                 self._call("send_document"),
                 {"chat_id": chat_id, "document": document, "caption": escape(caption) or None,
                  "parse_mode": ParseMode.HTML, **thread},
+                method="send_document",
             )
             _background(self.outbox.submit(chat_id, job))
             return None
@@ -408,6 +444,7 @@ class TelegramAdapter(Adapter):
             job = Job(
                 self._call("send_message"),
                 {**kwargs, "text": escape(piece), "parse_mode": ParseMode.HTML},
+                method="send_message",
                 fallback={**kwargs, "text": piece},
             )
             futures.append(self.outbox.submit(chat_id, job))

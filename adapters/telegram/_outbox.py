@@ -81,6 +81,7 @@ class Job:
 
     call: Call
     kwargs: dict[str, Any]
+    method: str = ""
     edit_of: int | None = None
     fallback: dict[str, Any] | None = None
     future: asyncio.Future[Any] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
@@ -143,6 +144,10 @@ class Outbox:
         except TimeoutError:
             return False
         return True
+
+    def queued(self) -> list[Job]:
+        """Jobs not yet delivered (for keeping them across a restart)."""
+        return [job for queue in self._queues.values() for job in queue]
 
     async def close(self) -> None:
         for task in list(self._workers.values()):

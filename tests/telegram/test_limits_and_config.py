@@ -89,3 +89,16 @@ async def test_edit_without_known_message_becomes_a_new_message(api: FakeBotAPI,
         await asyncio.wait_for(harness.adapter.outbox.flush(5), 6)
         assert api.current(chat.id, int(message_id))["text"] == "Tally: 1"
         assert api.sent_to(chat.id)[-1].text == "Fresh"
+
+
+async def test_messages_waiting_for_a_limit_survive_a_restart(api: FakeBotAPI, tmp_path: Path) -> None:
+    group = api.group(-100990, "Slow group", [api.user(990, "Gina")])
+    ref = ChatRef("telegram", str(group.id))
+    async with start_harness(api, tmp_path, rate_per_group="1/min", flush_timeout="0.3") as harness:
+        for n in range(3):
+            await harness.adapter.send(ref, Reply(f"announcement {n}"))
+        await api.wait_for(lambda: len(api.sent_to(group.id)) == 1)
+    assert len(api.sent_to(group.id)) == 1, "the other two were waiting for the group limit at shutdown"
+    async with start_harness(api, tmp_path):
+        await api.wait_for(lambda: len(api.sent_to(group.id)) == 3)
+    assert [s.text for s in api.sent_to(group.id)] == [f"announcement {n}" for n in range(3)]

@@ -13,7 +13,7 @@ import hmac
 import json
 import logging
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -58,6 +58,9 @@ ROLE_CACHE_SECONDS = 60.0
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_ANSWER = 200
 QUEUED_KEY = "queued_messages"
+INBOX_PREFIX = "inbox:"
+# How long a batch may wait for its slowest chat before its unhandled updates are journaled instead.
+HOLD_BATCH = 2.0
 # Telegram refuses answers to callback queries older than about 15 s; answer early rather than never.
 ANSWER_WITHIN = 10.0
 
@@ -98,6 +101,11 @@ class TelegramAdapter(Adapter):
         self._offset: int | None = None
         self._confirmed: int | None = None
         self._roles: dict[tuple[int, int], tuple[float, Role | None]] = {}
+        self._inbox: dict[int, deque[tuple[TgUpdate, float, asyncio.Future[None]]]] = defaultdict(deque)
+        self._receivers: dict[int, asyncio.Task[None]] = {}
+        self._accepted: set[int] = set()
+        self._journaled: dict[int, str] = {}
+        self._journal_left: dict[str, int] = {}
         self.handled = 0
 
     @classmethod
@@ -125,6 +133,7 @@ class TelegramAdapter(Adapter):
             log.info("telegram: @%s receiving by webhook at %s", self.username, self.config.webhook_url)
         else:
             await self.bot.delete_webhook(drop_pending_updates=False)
+            await self._replay_journal()
             self._poller = asyncio.create_task(self._poll(), name="telegram-poll")
             log.info("telegram: @%s receiving by long polling", self.username)
         await self._resume_queued()
@@ -166,9 +175,18 @@ class TelegramAdapter(Adapter):
         if self._poller is not None:
             if self._polling_request:
                 self._poller.cancel()
+            _done, late = await asyncio.wait({self._poller}, timeout=self.config.flush_timeout)
+            if late:  # held by a store that is down: what it fetched is unconfirmed and comes back
+                self._poller.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._poller
             self._poller = None
+            receivers = list(self._receivers.values())
+            if receivers:
+                _done, slow = await asyncio.wait(receivers, timeout=self.config.flush_timeout)
+                for task in slow:  # their updates are journaled (or unconfirmed): they come back
+                    task.cancel()
+                await asyncio.gather(*slow, return_exceptions=True)
             if self._offset is not None and self._offset != self._confirmed:
                 with contextlib.suppress(TelegramError):
                     await self.bot.get_updates(offset=self._offset, timeout=0, limit=1)
@@ -181,6 +199,10 @@ class TelegramAdapter(Adapter):
     # --- receiving: long polling -------------------------------------------------------------------
 
     async def _poll(self) -> None:
+        """Fetch, hand to the per-chat queues, confirm. A batch is confirmed once it is handled — or, if
+        one chat holds it up (a flood wait, a slow store) for longer than ``HOLD_BATCH``, once its
+        unhandled updates are journaled in the store: a SIGKILL then replays them from the journal, and
+        one throttled chat never stops the others from being heard."""
         backoff = 1.0
         while not self._stopping:
             try:
@@ -202,32 +224,96 @@ class TelegramAdapter(Adapter):
             self._confirmed = self._offset
             if not updates:
                 continue
-            failed = await self._handle_batch(list(updates))
-            if failed is None:
-                self._offset = updates[-1].update_id + 1
-            else:
-                # The store is down: do not confirm from the first unhandled update on; it comes back.
-                self._offset = failed
-                await asyncio.sleep(backoff)
+            fresh = [u for u in updates if u.update_id not in self._accepted]
+            done = self._dispatch(fresh, time.monotonic())
+            if done:
+                finished, _pending = await asyncio.wait(done, timeout=HOLD_BATCH)
+                waiting = [update for future, update in done.items() if future not in finished]
+                if waiting and not await self._journal(waiting):
+                    await asyncio.wait(done)  # the store is down: hold the offset until handled
+            self._offset = updates[-1].update_id + 1
 
-    async def _handle_batch(self, updates: list[TgUpdate]) -> int | None:
-        """Handle each chat's updates in order, different chats concurrently. Returns the first update_id
-        that could not be handled (store unavailable), or None."""
-        received = time.monotonic()
-        by_chat: dict[int, list[TgUpdate]] = defaultdict(list)
+    def _dispatch(self, updates: list[TgUpdate], received: float) -> dict[asyncio.Future[None], TgUpdate]:
+        """Queue updates on their chat's worker (one chat in order, chats concurrently)."""
+        done: dict[asyncio.Future[None], TgUpdate] = {}
+        loop = asyncio.get_running_loop()
         for update in updates:
+            future: asyncio.Future[None] = loop.create_future()
+            done[future] = update
+            self._accepted.add(update.update_id)
             chat = update.effective_chat
-            by_chat[chat.id if chat else 0].append(update)
-        failed: list[int] = []
+            chat_id = chat.id if chat else 0
+            self._inbox[chat_id].append((update, received, future))
+            if chat_id not in self._receivers:
+                self._receivers[chat_id] = asyncio.create_task(self._receive(chat_id))
+        return done
 
-        async def run(chat_updates: list[TgUpdate]) -> None:
-            for update in chat_updates:
-                if not await self._process(update, received):
-                    failed.append(update.update_id)
-                    return
+    async def _receive(self, chat_id: int) -> None:
+        queue = self._inbox[chat_id]
+        try:
+            while queue:
+                update, received, future = queue[0]
+                delay = 0.5
+                while not await self._process(update, received):
+                    await asyncio.sleep(delay)  # store unavailable: this chat waits, the others go on
+                    delay = min(delay * 2, 30.0)
+                queue.popleft()
+                self._accepted.discard(update.update_id)
+                if not future.done():
+                    future.set_result(None)
+                await self._unjournal(update.update_id)
+        finally:
+            del self._receivers[chat_id]
+            if not queue:
+                self._inbox.pop(chat_id, None)
 
-        await asyncio.gather(*(run(u) for u in by_chat.values()))
-        return min(failed) if failed else None
+    async def _journal(self, updates: list[TgUpdate]) -> bool:
+        """Keep updates that are taking long in the store, so they can be confirmed to Telegram."""
+        state = getattr(self._core, "state", None)
+        if state is None:
+            return False
+        key = f"{INBOX_PREFIX}{updates[0].update_id}"
+        try:
+            await state.set(PLATFORM, key, json.dumps([u.to_dict() for u in updates]))
+        except Exception as exc:
+            log.warning("telegram: could not journal %d slow update(s): %s", len(updates), exc)
+            return False
+        for update in updates:
+            self._journaled[update.update_id] = key
+        self._journal_left[key] = len(updates)
+        return True
+
+    async def _unjournal(self, update_id: int) -> None:
+        key = self._journaled.pop(update_id, None)
+        if key is None:
+            return
+        self._journal_left[key] -= 1
+        if self._journal_left[key] == 0:
+            del self._journal_left[key]
+            state = getattr(self._core, "state", None)
+            if state is not None:
+                with contextlib.suppress(Exception):
+                    await state.delete(PLATFORM, key)
+
+    async def _replay_journal(self) -> None:
+        """Updates journaled by a previous run that did not finish them (the core skips any it had)."""
+        state = getattr(self._core, "state", None)
+        if state is None:
+            return
+        keys = sorted((k for k in await state.keys(PLATFORM) if k.startswith(INBOX_PREFIX)),
+                      key=lambda k: int(k[len(INBOX_PREFIX):]))
+        for key in keys:
+            raw = await state.get(PLATFORM, key)
+            updates = [TgUpdate.de_json(item, self.bot) for item in json.loads(raw or "[]")]
+            updates = [u for u in updates if u is not None]
+            for update in updates:
+                self._journaled[update.update_id] = key
+            self._journal_left[key] = len(updates)
+            if updates:
+                log.info("telegram: replaying %d journaled update(s)", len(updates))
+                self._dispatch(updates, time.monotonic())
+            else:
+                await state.delete(PLATFORM, key)
 
     # --- receiving: webhook ------------------------------------------------------------------------
 

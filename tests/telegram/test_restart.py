@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.botapi import FakeBotAPI
 from tests.telegram.harness import environment
 
@@ -20,7 +22,7 @@ N = 30
 def _spawn(api: FakeBotAPI, state_dir: Path, log: Path) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("INTERLINK_")}
     env.update(environment(api, state_dir))
-    env["INTERLINK_TELEGRAM_RATE_PER_CHAT"] = "10/s"  # slow enough to be killed mid-batch
+    env["INTERLINK_TELEGRAM_RATE_PER_CHAT"] = "5/s"  # slow enough to be killed mid-batch
     interlink = Path(sys.executable).with_name("interlink")
     return subprocess.Popen([str(interlink), "run"], env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
                             stdin=subprocess.DEVNULL)
@@ -30,7 +32,14 @@ def _polls(api: FakeBotAPI, chat_id: int) -> list[str]:
     return [s.text for s in api.sent_to(chat_id) if s.method == "sendMessage" and s.buttons]
 
 
-async def test_sigkill_mid_batch_then_restart_applies_each_update_once(api: FakeBotAPI, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("kill_after", "confirmed"),
+    [(5, False),  # killed while the batch is unconfirmed: Telegram delivers it again
+     (20, True)],  # killed after the slow batch was journaled and confirmed: the journal replays it
+)
+async def test_sigkill_mid_batch_then_restart_applies_each_update_once(
+    api: FakeBotAPI, tmp_path: Path, kill_after: int, confirmed: bool
+) -> None:
     alice = api.user(701, "Alice")
     chat = api.private_chat(alice)
     for i in range(N):
@@ -38,10 +47,10 @@ async def test_sigkill_mid_batch_then_restart_applies_each_update_once(api: Fake
     log = tmp_path / "interlink.log"
     process = _spawn(api, tmp_path, log)
     try:
-        await api.wait_for(lambda: len(_polls(api, chat.id)) >= 8, within=30)
+        await api.wait_for(lambda: len(_polls(api, chat.id)) >= kill_after, within=30)
         process.send_signal(signal.SIGKILL)
         process.wait(10)
-        assert api.pending_updates > 0, "the kill happened before the batch was confirmed"
+        assert (api.pending_updates == 0) == confirmed
         shown_before_kill = len(_polls(api, chat.id))
         assert shown_before_kill < N
 

@@ -100,7 +100,7 @@ class TelegramAdapter(Adapter):
         self._stopping = False
         self._offset: int | None = None
         self._confirmed: int | None = None
-        self._roles: dict[tuple[int, int], tuple[float, Role | None]] = {}
+        self._admins: dict[int, tuple[float, frozenset[int]]] = {}
         self._inbox: dict[int, deque[tuple[TgUpdate, float, asyncio.Future[None]]]] = defaultdict(deque)
         self._receivers: dict[int, asyncio.Task[None]] = {}
         self._accepted: set[int] = set()
@@ -461,26 +461,28 @@ class TelegramAdapter(Adapter):
         return UserRef(PLATFORM, str(user.id), user.full_name, user.language_code)
 
     async def platform_role(self, chat: ChatRef, user: UserRef) -> Role | None:
-        """Chat administrators (and anonymous admins) are organisers; cached briefly, since promotions are
-        rare and a getChatMember per command would eat into the rate limits."""
+        """Chat administrators (and anonymous admins) are organisers. One getChatAdministrators per group
+        per minute answers for everyone — not a getChatMember per new voter, which would cost a round trip
+        inside the core's transaction and eat into the rate limits in a busy group."""
         if chat.is_private or chat.platform != PLATFORM:
             return None
         if user.user_id == f"anon:{chat.chat_id}":
             return Role.ORGANISER
         if not user.user_id.lstrip("-").isdigit():
             return None
-        key = (int(chat.chat_id), int(user.user_id))
-        cached = self._roles.get(key)
-        if cached and cached[0] > time.monotonic():
-            return cached[1]
-        try:
-            member = await self.bot.get_chat_member(key[0], key[1])
-        except TelegramError as exc:
-            log.warning("telegram: getChatMember(%s, %s) failed: %s", key[0], key[1], exc)
-            return None
-        role = Role.ORGANISER if member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER) else None
-        self._roles[key] = (time.monotonic() + ROLE_CACHE_SECONDS, role)
-        return role
+        chat_id = int(chat.chat_id)
+        cached = self._admins.get(chat_id)
+        if cached is None or cached[0] <= time.monotonic():
+            try:
+                admins = await self.bot.get_chat_administrators(chat_id)
+            except TelegramError as exc:
+                log.warning("telegram: getChatAdministrators(%s) failed: %s", chat_id, exc)
+                return None
+            ids = frozenset(a.user.id for a in admins
+                            if a.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER))
+            cached = (time.monotonic() + ROLE_CACHE_SECONDS, ids)
+            self._admins[chat_id] = cached
+        return Role.ORGANISER if int(user.user_id) in cached[1] else None
 
     # --- sending -----------------------------------------------------------------------------------
 

@@ -566,6 +566,20 @@ class FakeBotAPI:
         self.answered[query_id] = params
         return True
 
+    @staticmethod
+    def _admin(user: User) -> JSON:
+        return {"status": "administrator", "user": user.to_json(), "can_be_edited": False,
+                "is_anonymous": False, "can_manage_chat": True, "can_delete_messages": True,
+                "can_manage_video_chats": True, "can_restrict_members": True,
+                "can_promote_members": False, "can_change_info": True, "can_invite_users": True,
+                "can_post_stories": False, "can_edit_stories": False, "can_delete_stories": False}
+
+    async def _m_getChatAdministrators(self, params: JSON) -> list[JSON]:
+        chat = self._chat(params)
+        if chat.type == "private":
+            raise ApiError(400, "Bad Request: there are no administrators in the private chat")
+        return [self._admin(self.users[user_id]) for user_id in sorted(chat.admins) if user_id in self.users]
+
     async def _m_getChatMember(self, params: JSON) -> JSON:
         chat = self._chat(params)
         user_id = int(params.get("user_id", 0))
@@ -573,11 +587,7 @@ class FakeBotAPI:
         if user is None:
             raise ApiError(400, "Bad Request: user not found")
         if user_id in chat.admins:
-            return {"status": "administrator", "user": user.to_json(), "can_be_edited": False,
-                    "is_anonymous": False, "can_manage_chat": True, "can_delete_messages": True,
-                    "can_manage_video_chats": True, "can_restrict_members": True,
-                    "can_promote_members": False, "can_change_info": True, "can_invite_users": True,
-                    "can_post_stories": False, "can_edit_stories": False, "can_delete_stories": False}
+            return self._admin(user)
         if user_id in chat.members or chat.type == "private":
             return {"status": "member", "user": user.to_json()}
         return {"status": "left", "user": user.to_json()}

@@ -131,6 +131,7 @@ async def test_group_admins_and_documents(server: FakeBotAPI, bot: Bot) -> None:
     group = server.group(-100123, "Neighbours", [alice, bob], admins=[alice])
     assert (await bot.get_chat_member(group.id, alice.id)).status == "administrator"
     assert (await bot.get_chat_member(group.id, bob.id)).status == "member"
+    assert [m.user.id for m in await bot.get_chat_administrators(group.id)] == [alice.id]
     assert server.send_text(bob, group, "not for the bot") is None  # privacy mode
     server.send_as_anonymous_admin(group, "/close 1")
     (update,) = await bot.get_updates()

@@ -42,7 +42,7 @@ async def test_group_of_three_with_an_admin(api: FakeBotAPI, tmp_path: Path) -> 
         api.send_text(alice, group, f"/close{BOT} 1")
         outcomes = await harness.outcomes(1)
         assert len(outcomes) == 1 and "Blue" in str(outcomes[0])
-        assert any(c[0] == "getChatMember" for c in api.calls)
+        assert any(c[0] == "getChatAdministrators" for c in api.calls)
 
 
 async def test_anonymous_admin_counts_as_organiser(api: FakeBotAPI, tmp_path: Path) -> None:

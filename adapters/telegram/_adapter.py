@@ -1,8 +1,9 @@
 """The Telegram adapter: updates in (long polling or webhook), replies out (through our own ``Outbox``).
 
-Delivery guarantee: an update is passed to ``core.handle`` (which commits it exactly once per update_id)
-before Telegram is told it was received — the polling offset moves past it, or the webhook answers 2xx —
-so a crash at any point means redelivery, and the core's dedup turns redelivery into "skipped".
+Delivery guarantee: Telegram is told an update was received — the polling offset moves past it, or the
+webhook answers 2xx — only once ``core.handle`` committed it (exactly once per update_id) or, for a
+polling batch held up by one slow chat, once it is journaled in the adapter's state. A crash at any point
+means redelivery or replay, and the core's dedup turns a second delivery into "skipped".
 """
 
 from __future__ import annotations

@@ -102,6 +102,7 @@ class Sent:
     buttons: list[list[tuple[str, str]]]
     at: float
     filename: str | None = None
+    thread_id: int | None = None
     content: bytes | None = None
 
 
@@ -207,12 +208,16 @@ class FakeBotAPI:
         self.chats[chat_id] = chat
         return chat
 
-    def send_text(self, user: User, chat: Chat, text: str, *, reply_to: int | None = None) -> int | None:
+    def send_text(self, user: User, chat: Chat, text: str, *, reply_to: int | None = None,
+                  topic: int | None = None) -> int | None:
         """A user writes ``text``; commands get a ``bot_command`` entity. Returns the update_id, or None
         when privacy mode hides the message from the bot (as Telegram does in groups)."""
         message = self._user_message(user.to_json(), chat, text)
         if reply_to is not None:
             message["reply_to_message"] = self.messages[(chat.id, reply_to)]
+        if topic is not None:  # a forum topic of a supergroup
+            message["message_thread_id"] = topic
+            message["is_topic_message"] = True
         if chat.type != "private" and self.privacy_mode and not text.startswith("/") and reply_to is None:
             return None
         return self.push({"message": message})
@@ -517,7 +522,12 @@ class FakeBotAPI:
         if buttons:
             message["reply_markup"] = params["reply_markup"]
         self.messages[(chat.id, message_id)] = message
-        self.sent.append(Sent(method, chat.id, message_id, plain, raw, buttons, time.monotonic(), **extra))
+        thread = params.get("message_thread_id")
+        if thread is not None:
+            message["message_thread_id"] = int(thread)
+            message["is_topic_message"] = True
+        self.sent.append(Sent(method, chat.id, message_id, plain, raw, buttons, time.monotonic(), **extra,
+                              thread_id=int(thread) if thread is not None else None))
         return message
 
     async def _m_sendMessage(self, params: JSON) -> JSON:

@@ -69,3 +69,18 @@ async def test_language_code_picks_the_locale(api: FakeBotAPI, tmp_path: Path) -
             with using_locale(locale):
                 heading = _("Commands you can use here:")
             assert api.sent_to(user.id)[0].text.startswith(heading)
+
+
+async def test_a_poll_in_a_forum_topic_stays_in_that_topic(api: FakeBotAPI, tmp_path: Path) -> None:
+    async with start_harness(api, tmp_path):
+        alice, bob = api.user(241, "Alice"), api.user(242, "Bob")
+        forum = api.group(-100240, "Neighbourhood forum", [alice, bob])
+        api.send_text(alice, forum, f"/poll{BOT} Street party date? | June | July", topic=77)
+        await api.wait_for(lambda: any(s.buttons for s in api.sent_to(forum.id)))
+        poll = next(s for s in api.sent_to(forum.id) if s.buttons)
+        assert poll.thread_id == 77
+        api.press(bob, forum, poll.message_id, button(poll, "July"))
+        await api.wait_for(lambda: "July (1)" in str(api.current(forum.id, poll.message_id)))
+        api.send_text(bob, forum, f"/results{BOT} 1", topic=77)
+        await api.wait_for(lambda: len([s for s in api.sent_to(forum.id) if s.method == "sendMessage"]) == 2)
+        assert all(s.thread_id == 77 for s in api.sent_to(forum.id) if s.method == "sendMessage")

@@ -274,6 +274,9 @@ async def main() -> None:
             rate0, lost0, throttled0 = await ptb_broadcast(args, retries=0)
             print(f"   PTB AIORateLimiter (default):    {rate0:8.1f} msg/s   = {rate0 / allowed:.3f} of allowed; "
                   f"429s: {throttled0}; lost: {lost0}")
+            rate3, lost3, throttled3 = await ptb_broadcast(args, retries=3)
+            print(f"   PTB AIORateLimiter (3 retries):  {rate3:8.1f} msg/s   = {rate3 / allowed:.3f} of allowed; "
+                  f"429s: {throttled3}; lost: {lost3}")
         except RuntimeError as exc:  # aiolimiter missing
             print(f"   PTB AIORateLimiter: not run ({exc})")
     print(f"3. one chat gets a 429 (retry_after={args.retry_after}s); then {args.others} other chats get one "

@@ -25,32 +25,28 @@ def _postgres_admin_url() -> str | None:
     return os.environ.get(POSTGRES_ENV) or None
 
 
-async def _create_pg_database(admin_url: str) -> tuple[str, str]:
+async def _admin(admin_url: str, statement: str) -> None:
     import asyncpg
 
     url = make_url(admin_url)
-    name = f"interlink_test_{uuid.uuid4().hex[:12]}"
     conn = await asyncpg.connect(
         host=url.host, port=url.port or 5432, user=url.username, password=url.password, database=url.database
     )
     try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
+        await conn.execute(statement)
     finally:
         await conn.close()
-    return url.set(drivername="postgresql+asyncpg", database=name).render_as_string(hide_password=False), name
+
+
+async def _create_pg_database(admin_url: str) -> tuple[str, str]:
+    name = f"interlink_test_{uuid.uuid4().hex[:12]}"
+    await _admin(admin_url, f'CREATE DATABASE "{name}"')
+    url = make_url(admin_url).set(drivername="postgresql+asyncpg", database=name)
+    return url.render_as_string(hide_password=False), name
 
 
 async def _drop_pg_database(admin_url: str, name: str) -> None:
-    import asyncpg
-
-    url = make_url(admin_url)
-    conn = await asyncpg.connect(
-        host=url.host, port=url.port or 5432, user=url.username, password=url.password, database=url.database
-    )
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
+    await _admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(params=BACKENDS)

@@ -319,3 +319,23 @@ async def test_overdue_deadline_is_reconciled_at_start(
         assert await second.count(Poll, Poll.closed_at.is_not(None)) == 1
     finally:
         await second.app.stop()
+
+
+async def test_deadline_is_shown_in_the_initiatives_zone_and_language(
+    database_url: str, make_settings: Callable[..., Settings]
+) -> None:
+    adapter = RecordingAdapter()
+    h = await start(make_settings(database_url, timezone="Europe/Riga"), adapter)
+    try:
+        await h.send(user("ann"), Command("poll", "New bus stop? | Yes | No | closes 2027-06-01 18:00"))
+        await h.send(user("ben", "it"), Command("poll", "Panchine nuove? | Sì | No | chiude tra 3 ore"))
+        await h.send(user("ben", "it"), Command("poll", "Panchine nuove? | Sì | No | chiude 2027-06-01 18:00"))
+        english, italian_relative, italian = (m for _c, m in adapter.sent if isinstance(m, Reply))
+        assert "0 votes · closes 6/1/27, 6:00\u202fPM" in english.text
+        assert "0 voti · chiude il " in italian_relative.text, "Italian keywords and units are understood"
+        assert "0 voti · chiude il 01/06/27, 18:00" in italian.text
+        async with h.app.sessions() as session:
+            closes = await session.scalar(select(Poll.closes_at).where(Poll.number == 1))
+        assert closes == datetime(2027, 6, 1, 15, 0, tzinfo=UTC), "18:00 in Riga is 15:00 UTC in summer"
+    finally:
+        await h.app.stop()

@@ -7,6 +7,8 @@ calling ``send`` with platform-neutral messages. ``capabilities`` lets Interlink
 from __future__ import annotations
 
 import abc
+import asyncio
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -18,6 +20,16 @@ if TYPE_CHECKING:
 
     from bot.config import Settings
     from storage.state import AdapterState
+
+
+_delivery: ContextVar[str | None] = ContextVar("interlink_delivery", default=None)
+
+
+def delivery_id() -> str | None:
+    """A stable id for the message ``send`` is showing: the same update (or job) and the same position
+    among its messages give the same id, so an adapter can make a retried send idempotent (Matrix
+    transaction ids). None when a message is sent outside the core's delivery."""
+    return _delivery.get()
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +96,4 @@ class Adapter(abc.ABC):
 
     async def wait_closed(self) -> None:
         """Return when the adapter ends by itself (the console at end of input); most never do."""
-        import asyncio
-
         await asyncio.Event().wait()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from importlib.metadata import entry_points
 from typing import Any
@@ -171,5 +172,6 @@ class App:
                 await getattr(interlinker, method)(ctx, **params)
         for action in ctx.after_commit:
             await action()
-        with using_locale(initiative.locale):
-            await self.services.deliver(chat, ctx.outgoing)
+        origin = f"job:{interlinker_name}.{job}:{json.dumps(params, sort_keys=True)}"
+        with using_locale(initiative.locale):  # adapters may add words of their own (hints)
+            await self.services.deliver(chat, ctx.outgoing, origin=origin)

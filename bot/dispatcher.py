@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -93,7 +94,7 @@ class Dispatcher:
                 await action()
             except Exception:
                 log.exception("after-commit action failed")
-        await self.services.deliver(update.chat, ctx.outgoing)
+        await self.services.deliver(update.chat, ctx.outgoing, origin=f"{update.chat.platform}:{update.update_id}")
         return HandleResult()
 
     # --- middleware --------------------------------------------------------------------------------
@@ -226,8 +227,6 @@ class Dispatcher:
             await interlinker.on_native_poll_answer(ctx, key, event.payloads)
 
     async def _text(self, ctx: Context, text: str) -> None:
-        from datetime import UTC, datetime
-
         dialog = await ctx.current_dialog()
         if dialog is not None and dialog.expires_at < datetime.now(UTC):
             await ctx.end_dialog()

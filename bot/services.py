@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from bot.adapter import _delivery
 from bot.buttons import Signer
 from bot.config import Settings
 from bot.events import ChatRef, Edit, Outgoing, Reply
@@ -44,16 +45,18 @@ class Services:
     def adapter_for(self, chat: ChatRef) -> Adapter | None:
         return self.adapters.get(chat.platform)
 
-    async def deliver(self, chat: ChatRef, messages: Iterable[Outgoing]) -> None:
+    async def deliver(self, chat: ChatRef, messages: Sequence[Outgoing], origin: str) -> None:
         """Hand messages to the chat's adapter, remembering keyed messages so later edits find them.
 
         Runs after the update's transaction committed: a failure here is logged, never undoes the update.
+        ``origin`` (the update or job) makes each message's ``delivery_id`` stable across retries.
         """
         adapter = self.adapter_for(chat)
         if adapter is None:
-            log.warning("no adapter for platform %r; %d message(s) not shown", chat.platform, len(list(messages)))
+            log.warning("no adapter for platform %r; %d message(s) not shown", chat.platform, len(messages))
             return
-        for message in messages:
+        for index, message in enumerate(messages):
+            token = _delivery.set(f"{origin}/{index}")
             try:
                 if isinstance(message, Edit):
                     if not adapter.capabilities.edits:
@@ -68,6 +71,8 @@ class Services:
                     await self._remember(chat, message.key, message_id)
             except Exception:
                 log.exception("could not deliver a message to %s:%s", chat.platform, chat.chat_id)
+            finally:
+                _delivery.reset(token)
 
     async def _message_id(self, chat: ChatRef, key: str) -> str | None:
         async with self.sessions() as session:

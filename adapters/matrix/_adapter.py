@@ -41,7 +41,7 @@ from nio import (
 from nio.crypto import ENCRYPTION_ENABLED
 
 from adapters.matrix import _render as render
-from bot.adapter import Adapter, Capabilities, CoreAPI
+from bot.adapter import Adapter, Capabilities, CoreAPI, delivery_id
 from bot.config import ConfigError, Settings
 from bot.events import (
     ButtonPress,
@@ -475,6 +475,9 @@ class MatrixAdapter(Adapter):
 
     def _txn_id(self) -> str:
         """Same update, same position among its sends → same id, so a retry is recognised by Synapse."""
+        stable = delivery_id()
+        if stable is not None:
+            return "il" + hashlib.sha256(stable.encode()).hexdigest()[:32]
         answering = _answering.get()
         if answering is None:
             return uuid.uuid4().hex

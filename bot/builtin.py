@@ -3,11 +3,14 @@ cancel. Written as an Interlinker so it goes through the same pipeline and permi
 
 from __future__ import annotations
 
+from sqlalchemy import delete, select
+
 from bot.context import Context
 from bot.errors import UserError
 from bot.i18n import N_, SUPPORTED_LOCALES, _, language_name, set_locale
 from bot.interlinker import Catalogue, Interlinker, command
-from storage.models import User
+from bot.roles import Role
+from storage.models import Initiative, Membership, User
 
 
 class CoreCommands(Interlinker):
@@ -63,6 +66,55 @@ class CoreCommands(Interlinker):
         user.locale = code
         set_locale(code)
         ctx.reply(_("From now on I will speak {language} with you.").format(language=language_name(code)))
+
+    @command("mydata", help=N_("See what I keep about you"))
+    async def mydata(self, ctx: Context, args: str) -> None:
+        user = ctx.user
+        assert user is not None
+        memberships = (
+            await ctx.session.execute(
+                select(Initiative.name, Membership.role)
+                .join(Membership, Membership.initiative_id == Initiative.id)
+                .where(Membership.user_id == user.id)
+                .order_by(Initiative.name)
+            )
+        ).all()
+        lines = [
+            _("What I keep about you:"),
+            _("Name: {name}").format(name=user.display_name),
+            _("Language: {language}").format(
+                language=language_name(user.locale) if user.locale else _("from your app")
+            ),
+        ]
+        for name, role in memberships:
+            label = _("organiser") if role >= Role.ORGANISER else _("member")
+            lines.append(_("Initiative: {name} ({role})").format(name=name, role=label))
+        for interlinker in self.services.interlinkers.values():
+            lines.extend(await interlinker.describe_user_data(ctx.session, user.id))
+        lines.append(_("Send /forgetme to erase it. Decisions already made keep their anonymous counts."))
+        ctx.reply("\n".join(lines))
+
+    @command("forgetme", help=N_("Erase what I keep about you"))
+    async def forgetme(self, ctx: Context, args: str) -> None:
+        user = ctx.user
+        assert user is not None
+        if args.strip().lower() != _("confirm").lower() and args.strip().lower() != "confirm":
+            ctx.reply(
+                _(
+                    "This erases your name, language and memberships, withdraws your votes in polls that are "
+                    "still open, and unlinks you from decisions already made (their counts stay, anonymously). "
+                    "It cannot be undone. To go ahead, send: /forgetme {word}"
+                ).format(word=_("confirm"))
+            )
+            return
+        for interlinker in self.services.interlinkers.values():
+            await interlinker.forget_user(ctx.session, user.id)
+        await ctx.end_dialog()
+        await ctx.session.execute(delete(Membership).where(Membership.user_id == user.id))
+        await ctx.session.delete(user)
+        await ctx.session.flush()
+        ctx.user = None
+        ctx.reply(_("Done: I have erased what I kept about you. If you write again, you start as a new member."))
 
     @command("cancel", help=N_("Stop what you were doing"))
     async def cancel(self, ctx: Context, args: str) -> None:

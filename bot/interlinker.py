@@ -14,6 +14,8 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from bot.roles import Role
 
 if TYPE_CHECKING:
@@ -131,6 +133,13 @@ class Interlinker:
 
     async def on_native_poll_answer(self, ctx: Any, key: str, payloads: tuple[str, ...]) -> None:
         """A vote from a network's own poll UI; Interlinkers that send ``PollSpec``s override this."""
+
+    async def describe_user_data(self, session: AsyncSession, user_id: int) -> list[str]:
+        """Lines for /mydata: what this Interlinker keeps about the user, in the current language."""
+        return []
+
+    async def forget_user(self, session: AsyncSession, user_id: int) -> None:
+        """/forgetme: remove or unlink everything that identifies the user, keeping anonymous counts."""
 
 
 def discover() -> list[type[Interlinker]]:

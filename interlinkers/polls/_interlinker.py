@@ -12,7 +12,8 @@ import re
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import String, cast, func, literal, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.buttons import PayloadError
 from bot.context import Context
@@ -140,6 +141,43 @@ class Polls(Interlinker):
                     params = {"platform": poll.platform, "chat_id": poll.chat_id, "poll_id": poll.id}
                     self.services.scheduler.add(NAME, "close", poll.closes_at, job_id(poll), params)
 
+    # --- personal data -----------------------------------------------------------------------------
+
+    async def describe_user_data(self, session: AsyncSession, user_id: int) -> list[str]:
+        created = await session.scalar(select(func.count()).select_from(Poll).where(Poll.creator_id == user_id))
+        named = await session.scalar(
+            select(func.count()).select_from(Ballot).where(Ballot.voter_user_id == user_id)
+        )
+        return [
+            _("Polls you created: {count}").format(count=created or 0),
+            _("Votes cast in named polls, with their history: {count}").format(count=named or 0),
+            _("Votes in anonymous polls are not linked to you."),
+        ]
+
+    async def forget_user(self, session: AsyncSession, user_id: int) -> None:
+        """Votes in open polls are withdrawn (the person could not be recognised if they voted again);
+        votes in closed polls stay counted but lose every link to the person (also the ``u:<id>`` key,
+        since a deleted id may be given to someone else later)."""
+        now = datetime.now(UTC)
+        for poll in await session.scalars(select(Poll).where(Poll.closed_at.is_(None))):
+            await session.execute(
+                update(Ballot)
+                .where(Ballot.poll_id == poll.id, Ballot.voter_key == self._voter_key(poll, user_id),
+                       Ballot.superseded_at.is_(None))
+                .values(superseded_at=now)
+            )
+        await session.execute(update(Poll).where(Poll.creator_id == user_id).values(creator_id=None))
+        await session.execute(
+            update(Ballot)
+            .where(Ballot.voter_user_id == user_id)
+            .values(voter_user_id=None, voter_key=literal("erased:") + cast(Ballot.id, String))
+        )
+        await session.execute(
+            update(Ballot)
+            .where(Ballot.voter_key == f"u:{user_id}")
+            .values(voter_key=literal("erased:") + cast(Ballot.id, String))
+        )
+
     # --- internals ---------------------------------------------------------------------------------
 
     async def _create(
@@ -195,17 +233,17 @@ class Polls(Interlinker):
         )
         return Tally(tuple(o.label for o in options), tuple(int(counts.get(o.position, 0)) for o in options))
 
-    def _voter_key(self, ctx: Context, poll: Poll) -> str:
+    def _voter_key(self, poll: Poll, user_id: int) -> str:
         if not poll.anonymous:
-            return f"u:{ctx.user_id}"
+            return f"u:{user_id}"
         key = hashlib.sha256(("anonymous-ballots:" + self.services.settings.secret).encode()).digest()
-        return "a:" + hmac.new(key, f"{poll.id}:{ctx.user_id}".encode(), hashlib.sha256).hexdigest()[:40]
+        return "a:" + hmac.new(key, f"{poll.id}:{user_id}".encode(), hashlib.sha256).hexdigest()[:40]
 
     async def _current_ballot(self, ctx: Context, poll: Poll) -> Ballot | None:
         return await ctx.session.scalar(
             select(Ballot).where(
                 Ballot.poll_id == poll.id,
-                Ballot.voter_key == self._voter_key(ctx, poll),
+                Ballot.voter_key == self._voter_key(poll, ctx.user_id),
                 Ballot.superseded_at.is_(None),
             )
         )
@@ -236,7 +274,7 @@ class Polls(Interlinker):
             Ballot(
                 poll_id=poll.id,
                 position=position,
-                voter_key=self._voter_key(ctx, poll),
+                voter_key=self._voter_key(poll, ctx.user_id),
                 voter_user_id=None if poll.anonymous else ctx.user_id,
                 cast_at=now,
             )

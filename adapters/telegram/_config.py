@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from bot.config import ConfigError, ConfigSource
 
+DEFAULT_WEBHOOK_PATH = "/telegram/webhook"
 _TOKEN = re.compile(r"^\d+:[A-Za-z0-9_-]+$")
 _RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:/\s*(\d*(?:\.\d+)?)\s*(s|sec|second|m|min|minute|h|hour)s?)?\s*$")
 _UNITS = {"s": 1.0, "sec": 1.0, "second": 1.0, "m": 60.0, "min": 60.0, "minute": 60.0, "h": 3600.0,
@@ -63,6 +64,8 @@ class TelegramConfig:
         webhook_url = source.str("telegram_webhook_url") or None
         if webhook_url and not webhook_url.startswith(("http://", "https://")):
             raise ConfigError(f"{source.env_name('telegram_webhook_url')} must be an http(s) URL")
+        if webhook_url and urlsplit(webhook_url).path in ("", "/"):
+            webhook_url = webhook_url.rstrip("/") + DEFAULT_WEBHOOK_PATH  # Telegram must post where we listen
         secret = source.str("telegram_webhook_secret") or ""
         if secret and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
             raise ConfigError(

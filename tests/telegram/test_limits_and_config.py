@@ -102,3 +102,15 @@ async def test_messages_waiting_for_a_limit_survive_a_restart(api: FakeBotAPI, t
     async with start_harness(api, tmp_path):
         await api.wait_for(lambda: len(api.sent_to(group.id)) == 3)
     assert [s.text for s in api.sent_to(group.id)] == [f"announcement {n}" for n in range(3)]
+
+
+def test_webhook_url_without_a_path_gets_the_documented_one(tmp_path: Path) -> None:
+    (tmp_path / "none.toml").write_text("")
+    env = {"INTERLINK_STATE_DIR": str(tmp_path), "INTERLINK_SECRET": "x" * 20,
+           "INTERLINK_CONFIG": str(tmp_path / "none.toml"),
+           "INTERLINK_TELEGRAM_TOKEN": "1:abc", "INTERLINK_TELEGRAM_WEBHOOK_URL": "https://bot.example.org"}
+    adapter = TelegramAdapter.from_settings(load_settings(environ=env))
+    assert adapter is not None
+    assert adapter.config.webhook_url == "https://bot.example.org/telegram/webhook"
+    assert adapter.config.webhook_path == "/telegram/webhook"
+    assert adapter.config.webhook_secret, "never an unauthenticated webhook"

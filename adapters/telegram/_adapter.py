@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import hmac
 import json
 import logging
@@ -29,7 +30,7 @@ from telegram.request import HTTPXRequest
 from adapters.telegram._config import TelegramConfig
 from adapters.telegram._outbox import Job, Outbox, RateLimits
 from adapters.telegram._render import MAX_CAPTION, MAX_TEXT, escape, keyboard, split_text, truncate
-from bot.adapter import Adapter, Capabilities, CoreAPI
+from bot.adapter import Adapter, Capabilities, CoreAPI, delivery_id
 from bot.errors import StoreUnavailable
 from bot.events import (
     ButtonPress,
@@ -60,6 +61,7 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_ANSWER = 200
 QUEUED_KEY = "queued_messages"
 INBOX_PREFIX = "inbox:"
+SENT_PREFIX = "sent:"
 # How long a batch may wait for its slowest chat before its unhandled updates are journaled instead.
 HOLD_BATCH = 2.0
 # Telegram refuses answers to callback queries older than about 15 s; answer early rather than never.
@@ -489,7 +491,24 @@ class TelegramAdapter(Adapter):
 
     async def send(self, chat: ChatRef, message: Outgoing) -> str | None:
         """Queue ``message`` for ``chat``. Only a keyed Reply waits for Telegram (the core stores its id
-        for later edits); the rest return at once so handling the next update never waits on a limit."""
+        for later edits); the rest return at once so handling the next update never waits on a limit.
+
+        Telegram has no idempotency key, so a job's message (a deadline closing a poll) that is retried
+        after a crash would be posted twice: those few are remembered by their stable delivery id."""
+        stable = delivery_id()
+        state = getattr(self._core, "state", None)
+        if stable is None or not stable.startswith("job:") or state is None or isinstance(message, Edit):
+            return await self._send(chat, message)
+        mark = SENT_PREFIX + hashlib.sha256(stable.encode()).hexdigest()[:32]
+        previous = await state.get(PLATFORM, mark)
+        if previous is not None:
+            log.info("telegram: %s was already shown; not posting it twice", stable)
+            return previous or None
+        message_id = await self._send(chat, message, wait=True)
+        await state.set(PLATFORM, mark, message_id or "")
+        return message_id
+
+    async def _send(self, chat: ChatRef, message: Outgoing, wait: bool = False) -> str | None:
         chat_id = int(chat.chat_id)
         thread = {"message_thread_id": int(chat.thread_id)} if chat.thread_id else {}
         if isinstance(message, Notice):
@@ -521,7 +540,11 @@ class TelegramAdapter(Adapter):
                  "parse_mode": ParseMode.HTML, **thread},
                 method="send_document",
             )
-            _background(self.outbox.submit(chat_id, job))
+            future = self.outbox.submit(chat_id, job)
+            if wait:
+                sent = await future
+                return str(sent.message_id) if isinstance(sent, Message) else None
+            _background(future)
             return None
         text, buttons = message.text, message.buttons
         key = message.key if isinstance(message, Reply) else None
@@ -537,7 +560,7 @@ class TelegramAdapter(Adapter):
                 fallback={**kwargs, "text": piece},
             )
             futures.append(self.outbox.submit(chat_id, job))
-        if key is None:
+        if key is None and not wait:
             for future in futures:
                 _background(future)
             return None

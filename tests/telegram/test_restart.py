@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.events import ChatRef, Reply
 from tests.botapi import FakeBotAPI
-from tests.telegram.harness import environment
+from tests.telegram.harness import environment, start_harness
 
 N = 30
 
@@ -71,3 +72,16 @@ async def test_sigkill_mid_batch_then_restart_applies_each_update_once(
     # the update itself is not: its poll exists, as the numbering shows.
     assert len(polls) >= N, f"{N + 1 - len(polls)} poll messages missing"
     assert api.pending_updates == 0, "everything was confirmed after the graceful stop"
+
+
+async def test_a_job_message_retried_after_a_crash_is_not_posted_twice(api: FakeBotAPI, tmp_path: Path) -> None:
+    chat = api.private_chat(api.user(710, "Jo"))
+    ref = ChatRef("telegram", str(chat.id), is_private=True)
+    origin = 'job:polls.close_job:{"poll_id": 1}'
+    async with start_harness(api, tmp_path) as harness:
+        await harness.app.services.deliver(ref, [Reply("Poll #1 is closed.")], origin=origin)
+    async with start_harness(api, tmp_path) as harness:  # the scheduler runs the same job again
+        await harness.app.services.deliver(ref, [Reply("Poll #1 is closed.")], origin=origin)
+        await harness.app.services.deliver(ref, [Reply("Another job's message")], origin="job:other:{}")
+        await api.wait_for(lambda: len(api.sent_to(chat.id)) == 2)
+    assert [s.text for s in api.sent_to(chat.id)] == ["Poll #1 is closed.", "Another job's message"]

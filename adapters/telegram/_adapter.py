@@ -155,8 +155,11 @@ class TelegramAdapter(Adapter):
         log.warning("telegram: %d message(s) still queued at shutdown; kept for the next start", len(kept))
         state = getattr(self._core, "state", None)
         if kept and state is not None:
-            previous = json.loads(await state.get(PLATFORM, QUEUED_KEY) or "[]")
-            await state.set(PLATFORM, QUEUED_KEY, json.dumps(previous + kept))
+            try:
+                previous = json.loads(await state.get(PLATFORM, QUEUED_KEY) or "[]")
+                await state.set(PLATFORM, QUEUED_KEY, json.dumps(previous + kept))
+            except Exception:
+                log.exception("telegram: could not keep %d queued message(s); they are lost", len(kept))
 
     async def _resume_queued(self) -> None:
         state = getattr(self._core, "state", None)

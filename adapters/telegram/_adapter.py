@@ -65,7 +65,7 @@ SENT_PREFIX = "sent:"
 # How long a batch may wait for its slowest chat before its unhandled updates are journaled instead.
 HOLD_BATCH = 2.0
 # Telegram refuses answers to callback queries older than about 15 s; answer early rather than never.
-ANSWER_WITHIN = 10.0
+ANSWER_WITHIN = 5.0
 
 
 @dataclass

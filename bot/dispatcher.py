@@ -3,8 +3,8 @@
 Pipeline, in this order for every kind of event (no per-event-type ordering traps):
 ``transaction`` (dedup by update id, one session) → ``identity`` (user, initiative, membership) →
 ``locale`` → ``permissions`` (role from the store and the network) → routing to a handler.
-A ``UserError`` from a handler rolls back the handler's changes (a savepoint) and shows its message;
-the update still counts as processed, so a redelivery does not answer twice.
+A ``UserError`` from a handler rolls back the whole update and shows its message; the update still
+counts as processed, so a redelivery does not answer twice.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from bot.adapter import HandleResult
 from bot.buttons import PayloadError
 from bot.context import Context
 from bot.errors import PermissionDenied, StoreUnavailable, UserError
-from bot.events import ButtonPress, Command, NativePollAnswer, Text, Update
+from bot.events import ButtonPress, Command, NativePollAnswer, Reply, Text, Update
 from bot.i18n import _, match_locale, set_locale
 from bot.interlinker import CommandSpec, Interlinker
 from bot.roles import Role
@@ -100,34 +100,40 @@ class Dispatcher:
     # --- middleware --------------------------------------------------------------------------------
 
     async def _transaction(self, scope: Scope, call_next: Next) -> None:
-        update = scope.update
-        async with self.services.sessions.begin() as session:
-            values = {"platform": update.chat.platform, "update_id": update.update_id}
-            insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
-            result = await session.execute(insert(ProcessedUpdate).values(**values).on_conflict_do_nothing())
-            if result.rowcount == 0:
-                scope.duplicate = True
-                return
-            scope.session = session
-            await call_next(scope)
+        """One transaction per update. A ``UserError`` rolls all of it back (bad input changes nothing)
+        and the update is then marked processed on its own, so a redelivery does not answer twice."""
+        try:
+            async with self.services.sessions.begin() as session:
+                if not await self._mark_processed(session, scope.update):
+                    scope.duplicate = True
+                    return
+                scope.session = session
+                await call_next(scope)
+        except UserError as exc:
+            async with self.services.sessions.begin() as session:
+                scope.duplicate = not await self._mark_processed(session, scope.update)
+            if scope.ctx is not None:
+                scope.ctx.outgoing[:] = [Reply(str(exc))]
+                scope.ctx.after_commit.clear()
+
+    @staticmethod
+    async def _mark_processed(session: AsyncSession, update: Update) -> bool:
+        insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+        statement = insert(ProcessedUpdate).values(platform=update.chat.platform, update_id=update.update_id)
+        result = await session.execute(statement.on_conflict_do_nothing())
+        return bool(result.rowcount)
 
     async def _identity(self, scope: Scope, call_next: Next) -> None:
+        """Who speaks, in which initiative, with which role: two queries on the hot path."""
         session, update = scope.session, scope.update
         assert session is not None
-        ref = update.user
-        user = await session.scalar(
-            select(User).where(User.platform == ref.platform, User.platform_user_id == ref.user_id)
+        ref, chat = update.user, update.chat
+        initiative = await session.scalar(
+            select(Initiative)
+            .join(ChatLink, ChatLink.initiative_id == Initiative.id)
+            .where(ChatLink.platform == chat.platform, ChatLink.chat_id == chat.chat_id)
         )
-        if user is None:
-            user = User(platform=ref.platform, platform_user_id=ref.user_id, display_name=ref.display_name[:200])
-            session.add(user)
-            await session.flush()
-        elif user.display_name != ref.display_name[:200]:
-            user.display_name = ref.display_name[:200]
-
-        chat = update.chat
-        link = await session.get(ChatLink, (chat.platform, chat.chat_id))
-        if link is None:
+        if initiative is None:
             settings = self.services.settings
             initiative = Initiative(
                 name=(chat.title or ref.display_name or chat.chat_id)[:200],
@@ -138,9 +144,23 @@ class Dispatcher:
             await session.flush()
             session.add(ChatLink(platform=chat.platform, chat_id=chat.chat_id, initiative_id=initiative.id,
                                  title=chat.title))
-        else:
-            initiative = await session.get_one(Initiative, link.initiative_id)
-        membership = await session.get(Membership, (initiative.id, user.id))
+        found = (
+            await session.execute(
+                select(User, Membership)
+                .outerjoin(
+                    Membership, (Membership.user_id == User.id) & (Membership.initiative_id == initiative.id)
+                )
+                .where(User.platform == ref.platform, User.platform_user_id == ref.user_id)
+            )
+        ).first()
+        user, membership = (found[0], found[1]) if found is not None else (None, None)
+        name = ref.display_name[:200]
+        if user is None:
+            user = User(platform=ref.platform, platform_user_id=ref.user_id, display_name=name)
+            session.add(user)
+            await session.flush()
+        elif user.display_name != name:
+            user.display_name = name
         if membership is None:
             has_members = await session.scalar(
                 select(Membership.user_id).where(Membership.initiative_id == initiative.id).limit(1)
@@ -170,15 +190,8 @@ class Dispatcher:
     # --- routing -----------------------------------------------------------------------------------
 
     async def _route(self, scope: Scope) -> None:
-        ctx, session = scope.ctx, scope.session
-        assert ctx is not None and session is not None
-        try:
-            async with session.begin_nested():
-                await self._call_handler(ctx, scope.update)
-        except UserError as exc:
-            ctx.outgoing.clear()
-            ctx.after_commit.clear()
-            ctx.reply(str(exc))
+        assert scope.ctx is not None
+        await self._call_handler(scope.ctx, scope.update)
 
     async def _call_handler(self, ctx: Context, update: Update) -> None:
         event = update.event

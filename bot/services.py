@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from bot.roles import Role
 
 log = logging.getLogger(__name__)
+MESSAGE_ID_CACHE = 10_000  # keyed messages whose platform ids are kept in memory (the store has them all)
 
 
 @dataclass
@@ -37,6 +38,7 @@ class Services:
     adapters: dict[str, Adapter] = field(default_factory=dict)
     interlinkers: dict[str, Interlinker] = field(default_factory=dict)
     dispatcher: Dispatcher | None = None
+    _message_ids: dict[tuple[str, str, str], str] = field(default_factory=dict, repr=False)
 
     def dispatcher_commands(self, role: Role) -> list[CommandSpec]:
         assert self.dispatcher is not None
@@ -75,11 +77,17 @@ class Services:
                 _delivery.reset(token)
 
     async def _message_id(self, chat: ChatRef, key: str) -> str | None:
+        cache_key = (chat.platform, chat.chat_id, key)
+        if (cached := self._message_ids.get(cache_key)) is not None:
+            return cached
         async with self.sessions() as session:
-            row = await session.get(SentMessage, (chat.platform, chat.chat_id, key))
+            row = await session.get(SentMessage, cache_key)
             return None if row is None else row.message_id
 
     async def _remember(self, chat: ChatRef, key: str, message_id: str) -> None:
+        if len(self._message_ids) >= MESSAGE_ID_CACHE:
+            self._message_ids.pop(next(iter(self._message_ids)))
+        self._message_ids[(chat.platform, chat.chat_id, key)] = message_id
         async with self.sessions.begin() as session:
             row = await session.get(SentMessage, (chat.platform, chat.chat_id, key))
             if row is None:

@@ -21,6 +21,7 @@ from bot.errors import UserError
 from bot.events import Button, PollSpec
 from bot.i18n import N_, _
 from bot.interlinker import Catalogue, Interlinker, button, command, dialog, job
+from bot.services import Services
 from interlinkers.polls._models import Ballot, Poll, PollOption
 from interlinkers.polls._parsing import check_options, check_question, parse_poll, parse_poll_number, parse_vote
 from interlinkers.polls._render import Tally, result_line, tally_lines, votes
@@ -46,6 +47,10 @@ class Polls(Interlinker):
         licence="EUPL-1.2",
     )
     migrations = Path(__file__).resolve().parent / "migrations"
+
+    def __init__(self, services: Services) -> None:
+        super().__init__(services)
+        self._label_cache: dict[int, tuple[str, ...]] = {}
 
     # --- commands ----------------------------------------------------------------------------------
 
@@ -214,14 +219,21 @@ class Polls(Interlinker):
             raise UserError(_("There is no poll #{number} here.").format(number=number))
         return poll
 
-    async def _options(self, ctx: Context, poll: Poll) -> list[PollOption]:
+    async def _labels(self, ctx: Context, poll: Poll) -> tuple[str, ...]:
+        """Option labels never change once a poll exists, so they are read once per process."""
+        if (labels := self._label_cache.get(poll.id)) is not None:
+            return labels
         rows = await ctx.session.scalars(
-            select(PollOption).where(PollOption.poll_id == poll.id).order_by(PollOption.position)
+            select(PollOption.label).where(PollOption.poll_id == poll.id).order_by(PollOption.position)
         )
-        return list(rows)
+        labels = tuple(rows)
+        if len(self._label_cache) >= 5_000:
+            self._label_cache.pop(next(iter(self._label_cache)))
+        self._label_cache[poll.id] = labels
+        return labels
 
     async def _tally(self, ctx: Context, poll: Poll) -> Tally:
-        options = await self._options(ctx, poll)
+        labels = await self._labels(ctx, poll)
         counts = dict(
             (
                 await ctx.session.execute(
@@ -231,7 +243,7 @@ class Polls(Interlinker):
                 )
             ).all()
         )
-        return Tally(tuple(o.label for o in options), tuple(int(counts.get(o.position, 0)) for o in options))
+        return Tally(labels, tuple(int(counts.get(position, 0)) for position in range(1, len(labels) + 1)))
 
     def _voter_key(self, poll: Poll, user_id: int) -> str:
         if not poll.anonymous:
@@ -255,12 +267,12 @@ class Polls(Interlinker):
                     number=poll.number
                 )
             )
-        options = await self._options(ctx, poll)
-        if not 1 <= position <= len(options):
+        labels = await self._labels(ctx, poll)
+        if not 1 <= position <= len(labels):
             raise UserError(
-                _("Poll #{number} has options 1 to {count}.").format(number=poll.number, count=len(options))
+                _("Poll #{number} has options 1 to {count}.").format(number=poll.number, count=len(labels))
             )
-        label = options[position - 1].label
+        label = labels[position - 1]
         current = await self._current_ballot(ctx, poll)
         assert callable(confirm)
         if current is not None and current.position == position:

@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: run test lint locales extract install install-test clean
+.PHONY: run test lint bench locales extract install install-test clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,12 @@ run: install
 test: install-test
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
+
+## Benchmarks (not tests): figures to compare, printed to the terminal.
+bench: install-test
+	$(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/python bench/telegram_bench.py
+	$(BIN)/python bench/matrix_bench.py
 
 lint: install-test
 	$(BIN)/ruff check .

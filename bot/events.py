@@ -6,7 +6,7 @@ about Telegram, Matrix or a terminal, so an Interlinker written against them run
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,12 +151,3 @@ class Notice:
 
 
 Outgoing = Reply | Edit | File | Notice
-
-
-@dataclass(slots=True)
-class Delivery:
-    """An outgoing message bound for one chat."""
-
-    chat: ChatRef
-    message: Outgoing
-    reply_to: str | None = field(default=None)

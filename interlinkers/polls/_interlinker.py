@@ -323,7 +323,7 @@ class Polls(Interlinker):
             lines.append(" · ".join([*status, _("closed")]))
             lines.append(result_line(tally))
         options = tuple(
-            Button(f"{label} ({count})", self.services.signer.sign(NAME, "v", poll.id, position))
+            ctx.button(f"{label} ({count})", NAME, "v", poll.id, position)
             for position, (label, count) in enumerate(zip(tally.labels, tally.counts, strict=True), start=1)
         )
         spec = PollSpec(poll.question, options, closed=not poll.is_open)

@@ -65,6 +65,10 @@ class CoreAPI(Protocol):
         """The shared aiohttp application, for adapters that receive webhooks. Add routes before start."""
         ...
 
+    def command_menu(self, locale: str) -> list[tuple[str, str]]:
+        """(command, help) for every command a member may use, in ``locale``: for a network's menu."""
+        ...
+
 
 class Adapter(abc.ABC):
     """Base class for chat-network adapters."""

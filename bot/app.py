@@ -16,7 +16,7 @@ from bot.config import Settings
 from bot.context import Context
 from bot.dispatcher import Dispatcher
 from bot.events import ChatRef, Update
-from bot.i18n import check_catalogs, using_locale
+from bot.i18n import _, check_catalogs, using_locale
 from bot.interlinker import Interlinker, discover
 from bot.roles import Role
 from bot.scheduler import Scheduler
@@ -89,6 +89,12 @@ class App:
 
     def web_app(self) -> web.Application:
         return self._web_app
+
+    def command_menu(self, locale: str) -> list[tuple[str, str]]:
+        """Commands every member may use, with their help in ``locale``: for a network's command menu."""
+        with using_locale(locale):
+            specs = sorted(self.dispatcher.visible_commands(Role.MEMBER), key=lambda spec: spec.name)
+            return [(spec.name, _(spec.help)) for spec in specs]
 
     # --- lifecycle ---------------------------------------------------------------------------------
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
-from telegram import Bot, InlineKeyboardMarkup, InputFile, Message
+from telegram import Bot, BotCommand, InlineKeyboardMarkup, InputFile, Message
 from telegram import Update as TgUpdate
 from telegram.constants import ChatMemberStatus, ChatType, MessageEntityType, ParseMode
 from telegram.error import BadRequest, Conflict, InvalidToken, NetworkError, TelegramError, TimedOut
@@ -46,7 +46,7 @@ from bot.events import (
     Update,
     UserRef,
 )
-from bot.i18n import _, match_locale, using_locale
+from bot.i18n import SUPPORTED_LOCALES, _, match_locale, using_locale
 from bot.roles import Role
 
 if TYPE_CHECKING:
@@ -126,6 +126,7 @@ class TelegramAdapter(Adapter):
         self._core = core
         self._stopping = False
         await self.bot.initialize()  # getMe: fails fast on a wrong token or URL
+        await self._publish_commands(core)
         if self.config.webhook_url:
             core.web_app().router.add_post(self.config.webhook_path, self._webhook)
             await self.bot.set_webhook(
@@ -140,6 +141,18 @@ class TelegramAdapter(Adapter):
             self._poller = asyncio.create_task(self._poll(), name="telegram-poll")
             log.info("telegram: @%s receiving by long polling", self.username)
         await self._resume_queued()
+
+    async def _publish_commands(self, core: CoreAPI) -> None:
+        """Telegram's "/" menu, in each of our languages (by the user's app language) and by default in
+        the configured one. A failure only costs the menu, never the start."""
+        menus = [(code, core.command_menu(code)) for code in SUPPORTED_LOCALES]
+        menus.append((None, core.command_menu(core.settings.default_locale)))
+        for language, menu in menus:
+            commands = [BotCommand(name, description[:256]) for name, description in menu]
+            try:
+                await self.bot.set_my_commands(commands, language_code=language)
+            except TelegramError as exc:
+                log.warning("telegram: command menu for %s not set: %s", language or "default", exc)
 
     async def _keep_queued(self) -> None:
         """Messages still waiting for a rate limit at shutdown are stored and sent after the next start,

@@ -160,6 +160,7 @@ class FakeBotAPI:
         self._global_window = _Window(*self.limits.global_)
         self._changed = asyncio.Condition()
         self.webhook_url = ""
+        self.command_menus: dict[str, list[JSON]] = {}  # by language_code ("" = default)
         self.webhook_secret = ""
         self._webhook_task: asyncio.Task[None] | None = None
         self._runner: web.AppRunner | None = None
@@ -378,14 +379,22 @@ class FakeBotAPI:
         return True
 
     async def _m_setMyCommands(self, params: JSON) -> bool:
-        self.commands = params.get("commands", [])
+        commands = params.get("commands", [])
+        if len(commands) > 100:
+            raise ApiError(400, "Bad Request: too many commands")
+        for entry in commands:
+            if not re.fullmatch(r"[a-z0-9_]{1,32}", str(entry.get("command", ""))):
+                raise ApiError(400, "Bad Request: BOT_COMMAND_INVALID")
+            if not 1 <= len(str(entry.get("description", ""))) <= 256:
+                raise ApiError(400, "Bad Request: command description is empty or too long")
+        self.command_menus[str(params.get("language_code") or "")] = list(commands)
         return True
 
     async def _m_getMyCommands(self, params: JSON) -> list[JSON]:
-        return list(getattr(self, "commands", []))
+        return list(self.command_menus.get(str(params.get("language_code") or ""), []))
 
     async def _m_deleteMyCommands(self, params: JSON) -> bool:
-        self.commands = []
+        self.command_menus.pop(str(params.get("language_code") or ""), None)
         return True
 
     async def _m_getUpdates(self, params: JSON) -> list[JSON]:

@@ -15,7 +15,7 @@ import json
 import logging
 import uuid
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from nio import (
@@ -79,8 +79,8 @@ _answering: ContextVar[tuple[str, list[int]] | None] = ContextVar("matrix_answer
 class MatrixConfig:
     homeserver: str
     user: str
-    password: str | None
-    access_token: str | None
+    password: str | None = field(repr=False)
+    access_token: str | None = field(repr=False)
     allowed_inviters: tuple[str, ...]
     organiser_power_level: int
 

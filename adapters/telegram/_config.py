@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from bot.config import ConfigError, ConfigSource
@@ -36,10 +36,10 @@ def parse_rate(text: str) -> tuple[int, float]:
 
 @dataclass(frozen=True)
 class TelegramConfig:
-    token: str
+    token: str = field(repr=False)
     api_url: str = "https://api.telegram.org"
     webhook_url: str | None = None
-    webhook_secret: str = ""
+    webhook_secret: str = field(default="", repr=False)
     per_chat: tuple[int, float] = (1, 1.0)
     per_group: tuple[int, float] = (20, 60.0)
     global_: tuple[int, float] = (30, 1.0)

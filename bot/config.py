@@ -88,7 +88,7 @@ class Settings:
     http_port: int
     default_locale: str
     timezone: str
-    secret: str
+    secret: str = field(repr=False)
     state_dir: Path
     source: ConfigSource = field(repr=False)
 

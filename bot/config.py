@@ -82,8 +82,8 @@ class ConfigSource:
 class Settings:
     """The core's settings; adapters keep theirs and read them from ``source``."""
 
-    database_url: str
-    pa_database_url: str
+    database_url: str = field(repr=False)  # may hold a password
+    pa_database_url: str = field(repr=False)
     http_host: str
     http_port: int
     default_locale: str

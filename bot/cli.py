@@ -99,6 +99,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 from adapters.console import ConsoleAdapter
 
                 log.info("no chat network configured: starting the console adapter")
+                if "INTERLINK_LOG_LEVEL" not in os.environ:
+                    logging.getLogger().setLevel(logging.WARNING)  # keep the terminal for the chat
                 adapters = [ConsoleAdapter()]
             asyncio.run(_serve(settings, adapters, http=True))
         elif args.command == "console":

@@ -133,11 +133,13 @@ class App:
             from adapters.http import HttpServer
 
             self.http_server = HttpServer(self.settings, self._web_app, self.pa_sessions)
+        pending = await self.services.pending_replies()
         for adapter in self._adapters:
             await adapter.start(self)
             self._started.append(adapter)
         if self.http_server is not None:
             await self.http_server.start()
+        await self.services.deliver_pending(pending)
 
     async def stop(self) -> None:
         for adapter in reversed(self._started):
@@ -174,10 +176,11 @@ class App:
             initiative = await session.get_one(Initiative, link.initiative_id)
             chat = ChatRef(platform, chat_id, title=link.title)
             ctx = Context(self.services, session, chat, initiative, role=Role.ORGANISER)
+            origin = f"job:{interlinker_name}.{job}:{json.dumps(params, sort_keys=True)}"
             with using_locale(initiative.locale):
                 await getattr(interlinker, method)(ctx, **params)
+            self.services.stage(session, chat, ctx.outgoing, origin)
         for action in ctx.after_commit:
             await action()
-        origin = f"job:{interlinker_name}.{job}:{json.dumps(params, sort_keys=True)}"
         with using_locale(initiative.locale):  # adapters may add words of their own (hints)
             await self.services.deliver(chat, ctx.outgoing, origin=origin)

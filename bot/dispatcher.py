@@ -94,7 +94,7 @@ class Dispatcher:
                 await action()
             except Exception:
                 log.exception("after-commit action failed")
-        await self.services.deliver(update.chat, ctx.outgoing, origin=f"{update.chat.platform}:{update.update_id}")
+        await self.services.deliver(update.chat, ctx.outgoing, origin=_origin(update))
         return HandleResult()
 
     # --- middleware --------------------------------------------------------------------------------
@@ -109,12 +109,16 @@ class Dispatcher:
                     return
                 scope.session = session
                 await call_next(scope)
+                if scope.ctx is not None:
+                    self.services.stage(session, scope.update.chat, scope.ctx.outgoing, _origin(scope.update))
         except UserError as exc:
-            async with self.services.sessions.begin() as session:
-                scope.duplicate = not await self._mark_processed(session, scope.update)
             if scope.ctx is not None:
                 scope.ctx.outgoing[:] = [Reply(str(exc))]
                 scope.ctx.after_commit.clear()
+            async with self.services.sessions.begin() as session:
+                scope.duplicate = not await self._mark_processed(session, scope.update)
+                if scope.ctx is not None and not scope.duplicate:
+                    self.services.stage(session, scope.update.chat, scope.ctx.outgoing, _origin(scope.update))
 
     @staticmethod
     async def _mark_processed(session: AsyncSession, update: Update) -> bool:
@@ -254,6 +258,10 @@ class Dispatcher:
             await ctx.end_dialog()
             return
         await getattr(interlinker, method)(ctx, text, dialog.step, dict(dialog.data))
+
+
+def _origin(update: Update) -> str:
+    return f"{update.chat.platform}:{update.update_id}"
 
 
 def _bind(middleware: Middleware, call_next: Next) -> Next:

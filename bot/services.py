@@ -7,14 +7,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot import codec
 from bot.adapter import _delivery
 from bot.buttons import Signer
 from bot.config import Settings
 from bot.events import ChatRef, Edit, Outgoing, Reply
 from bot.scheduler import Scheduler
-from storage.models import SentMessage
+from storage.models import PendingReply, SentMessage
 from storage.outbox import OutboxWorker
 
 if TYPE_CHECKING:
@@ -47,17 +49,31 @@ class Services:
     def adapter_for(self, chat: ChatRef) -> Adapter | None:
         return self.adapters.get(chat.platform)
 
-    async def deliver(self, chat: ChatRef, messages: Sequence[Outgoing], origin: str) -> None:
-        """Hand messages to the chat's adapter, remembering keyed messages so later edits find them.
+    def stage(self, session: AsyncSession, chat: ChatRef, messages: Sequence[Outgoing], origin: str) -> None:
+        """Keep ``messages`` in the store, in the transaction that decided them, until they are sent."""
+        session.add_all(
+            PendingReply(
+                origin=origin, position=index, platform=chat.platform, chat_id=chat.chat_id,
+                thread_id=chat.thread_id, chat_title=chat.title, is_private=chat.is_private,
+                message=codec.encode(message),
+            )
+            for index, message in enumerate(messages)
+        )
 
-        Runs after the update's transaction committed: a failure here is logged, never undoes the update.
-        ``origin`` (the update or job) makes each message's ``delivery_id`` stable across retries.
+    async def deliver(
+        self, chat: ChatRef, messages: Sequence[Outgoing], origin: str, first: int = 0, again: bool = False
+    ) -> None:
+        """Hand staged messages to the chat's adapter, then forget them; remember keyed messages so later
+        edits find them.
+
+        Runs after the transaction committed: a failure here is logged, never undoes the update. Each
+        message's ``delivery_id`` is ``origin/position``, stable when a crash makes us send it again.
         """
         adapter = self.adapter_for(chat)
         if adapter is None:
-            log.warning("no adapter for platform %r; %d message(s) not shown", chat.platform, len(messages))
+            log.warning("no adapter for platform %r; %d message(s) kept for later", chat.platform, len(messages))
             return
-        for index, message in enumerate(messages):
+        for index, message in enumerate(messages, start=first):
             token = _delivery.set(f"{origin}/{index}")
             try:
                 if isinstance(message, Edit):
@@ -68,13 +84,41 @@ class Services:
                         continue
                     await adapter.send(chat, replace(message, message_id=message_id))
                     continue
+                keyed = isinstance(message, Reply) and message.key is not None
+                if again and keyed and await self._message_id(chat, message.key) is not None:  # type: ignore[union-attr,arg-type]
+                    continue  # shown before the crash: its id was stored
                 message_id = await adapter.send(chat, message)
-                if isinstance(message, Reply) and message.key and message_id is not None:
-                    await self._remember(chat, message.key, message_id)
+                if keyed and message_id is not None:
+                    await self._remember(chat, message.key, message_id)  # type: ignore[union-attr,arg-type]
             except Exception:
                 log.exception("could not deliver a message to %s:%s", chat.platform, chat.chat_id)
             finally:
                 _delivery.reset(token)
+        if messages:
+            try:
+                async with self.sessions.begin() as session:
+                    await session.execute(delete(PendingReply).where(PendingReply.origin == origin))
+            except Exception:
+                log.exception("delivered replies of %s not marked; they may be sent again", origin)
+
+    async def pending_replies(self) -> list[PendingReply]:
+        """What a crash left between commit and delivery; read before the adapters start receiving, so
+        replies of new updates (delivered by their own handling) are not among them."""
+        async with self.sessions() as session:
+            return list(await session.scalars(select(PendingReply).order_by(PendingReply.id)))
+
+    async def deliver_pending(self, rows: list[PendingReply]) -> int:
+        """Send the replies read by ``pending_replies``, oldest first, with their original delivery ids."""
+        by_origin: dict[str, list[PendingReply]] = {}
+        for row in rows:
+            if row.platform in self.adapters:
+                by_origin.setdefault(row.origin, []).append(row)
+        for origin, group in by_origin.items():
+            head = group[0]
+            chat = ChatRef(head.platform, head.chat_id, head.thread_id, head.chat_title, head.is_private)
+            log.info("sending %d reply(ies) of %s left by an interrupted run", len(group), origin)
+            await self.deliver(chat, [codec.decode(r.message) for r in group], origin, first=head.position, again=True)
+        return sum(len(group) for group in by_origin.values())
 
     async def _message_id(self, chat: ChatRef, key: str) -> str | None:
         cache_key = (chat.platform, chat.chat_id, key)

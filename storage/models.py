@@ -135,6 +135,23 @@ class SentMessage(Base):
     message_id: Mapped[str] = mapped_column(String(255))
 
 
+class PendingReply(Base):
+    """A message decided by a committed update or job and not yet handed to its network: written in the
+    same transaction, deleted once sent, sent again after a crash (with the same delivery id)."""
+
+    __tablename__ = "pending_replies"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    origin: Mapped[str] = mapped_column(String(512), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    platform: Mapped[str] = mapped_column(String(32))
+    chat_id: Mapped[str] = mapped_column(String(255))
+    thread_id: Mapped[str | None] = mapped_column(String(255))
+    chat_title: Mapped[str | None] = mapped_column(String(255))
+    is_private: Mapped[bool] = mapped_column(default=False)
+    message: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Outcome(Base):
     """A decision or result an initiative reached, written in the transaction that reached it."""
 

@@ -3,11 +3,14 @@ dialogs that time out, and what the PA side receives."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select, update
 
+import bot.scheduler
 from bot.adapter import Adapter, Capabilities, CoreAPI
 from bot.app import App
 from bot.config import Settings
@@ -270,7 +273,7 @@ async def test_deadline_survives_restart_and_fires_once(
         scheduler = second.app.services.scheduler
         assert scheduler.has("polls.close.1"), "the deadline job must survive a restart"
         # Bring the stored job's time forward instead of waiting two hours.
-        fired = __import__("asyncio").Event()
+        fired = asyncio.Event()
         runner = scheduler._runner
 
         async def observed(*args: object) -> None:
@@ -278,9 +281,9 @@ async def test_deadline_survives_restart_and_fires_once(
             fired.set()
 
         scheduler._runner = observed
-        __import__("bot.scheduler", fromlist=["x"])._runner = observed
+        bot.scheduler._runner = observed
         scheduler._scheduler.modify_job("polls.close.1", next_run_time=datetime.now(UTC))  # type: ignore[union-attr]
-        await __import__("asyncio").wait_for(fired.wait(), 10)
+        await asyncio.wait_for(fired.wait(), 10)
         assert await second.count(Poll, Poll.closed_at.is_not(None)) == 1
         assert await second.count(Outcome) == 1
         closing = [t for t in adapter.texts() if t.startswith("Poll #1 is closed")]
@@ -314,7 +317,7 @@ async def test_overdue_deadline_is_reconciled_at_start(
         for _ in range(100):
             if await second.count(Outcome) == 1:
                 break
-            await __import__("asyncio").sleep(0.05)
+            await asyncio.sleep(0.05)
         assert await second.count(Outcome) == 1
         assert await second.count(Poll, Poll.closed_at.is_not(None)) == 1
     finally:
@@ -339,3 +342,41 @@ async def test_deadline_is_shown_in_the_initiatives_zone_and_language(
         assert closes == datetime(2027, 6, 1, 15, 0, tzinfo=UTC), "18:00 in Riga is 15:00 UTC in summer"
     finally:
         await h.app.stop()
+
+
+class CrashingAdapter(RecordingAdapter):
+    """Dies (like a killed process) the moment the core hands it a message to show."""
+
+    async def send(self, chat: ChatRef, message: Outgoing) -> str | None:
+        raise asyncio.CancelledError
+
+
+async def test_replies_interrupted_by_a_crash_are_sent_after_restart(
+    database_url: str, make_settings: Callable[..., Settings]
+) -> None:
+    settings = make_settings(database_url)
+    first = await start(settings, CrashingAdapter())
+    try:
+        with pytest.raises(asyncio.CancelledError):
+            await first.send(user("ann"), Command("poll", "Fix the lights? | Yes | No"), update_id="7")
+        assert await first.count(Poll) == 1, "the update committed before the crash"
+    finally:
+        await first.app.stop()
+
+    adapter = RecordingAdapter()
+    second = await start(settings, adapter)
+    try:
+        [(_chat, shown)] = adapter.sent
+        assert isinstance(shown, Reply) and shown.text.startswith("Poll #1: Fix the lights?") and shown.buttons
+        await second.send(user("ann"), Command("poll", "Fix the lights? | Yes | No"), update_id="7")
+        assert len(adapter.sent) == 1, "the redelivered update is still skipped"
+        await second.send(user("ben"), ButtonPress(shown.buttons[0].payload))
+        edit = next(m for _c, m in adapter.sent if isinstance(m, Edit))
+        assert edit.message_id == "m1", "the message shown after the restart is the one later edits change"
+    finally:
+        await second.app.stop()
+    third = await start(settings, RecordingAdapter())
+    try:
+        assert third.adapter.sent == [], "delivered replies are not sent again"
+    finally:
+        await third.app.stop()

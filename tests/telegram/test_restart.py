@@ -1,5 +1,6 @@
 """``interlink run`` killed with SIGKILL in the middle of a batch and restarted: every update has exactly
-one effect — none lost (the offset was not confirmed), none applied twice (the core skips known ids)."""
+one effect — none lost (the offset was not confirmed), none applied twice (the core skips known ids) — and
+every reply is shown (replies are kept in the store until sent)."""
 
 from __future__ import annotations
 
@@ -66,11 +67,13 @@ async def test_sigkill_mid_batch_then_restart_applies_each_update_once(
     final = next(t for t in polls if "Final?" in t)
     number = int(re.search(r"#(\d+)", final).group(1))  # type: ignore[union-attr]
     assert number == N + 1, f"exactly {N} polls were created before the final one\n{log.read_text()[-3000:]}"
-    for i in range(N):
-        assert sum(f"Question {i}?" in t for t in polls) <= 1, f"Question {i} was shown twice"
-    # A reply whose update committed just before the kill may be lost (the core sends after commit);
-    # the update itself is not: its poll exists, as the numbering shows.
-    assert len(polls) >= N, f"{N + 1 - len(polls)} poll messages missing"
+    shown = [sum(f"Question {i}?" in t for t in polls) for i in range(N)]
+    # No reply is lost: one whose update committed just before the kill was kept in the store with the
+    # update and sent after the restart.
+    assert all(count >= 1 for count in shown), f"poll messages never shown: {[i for i, c in enumerate(shown) if not c]}"
+    # Telegram has no idempotency key, so the one message in flight at the kill (sent, not yet recorded as
+    # sent) may be shown a second time: better twice than never. Nothing else is repeated.
+    assert sum(count - 1 for count in shown) <= 1, f"shown more than once: {shown}"
     assert api.pending_updates == 0, "everything was confirmed after the graceful stop"
 
 

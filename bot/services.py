@@ -14,7 +14,7 @@ from bot import codec
 from bot.adapter import _delivery
 from bot.buttons import Signer
 from bot.config import Settings
-from bot.events import ChatRef, Edit, Outgoing, Reply
+from bot.events import ChatRef, Edit, Notice, Outgoing, Reply
 from bot.scheduler import Scheduler
 from storage.models import PendingReply, SentMessage
 from storage.outbox import OutboxWorker
@@ -50,7 +50,8 @@ class Services:
         return self.adapters.get(chat.platform)
 
     def stage(self, session: AsyncSession, chat: ChatRef, messages: Sequence[Outgoing], origin: str) -> None:
-        """Keep ``messages`` in the store, in the transaction that decided them, until they are sent."""
+        """Keep ``messages`` in the store, in the transaction that decided them, until they are sent.
+        Notices are not kept: a confirmation re-sent after a crash would only confuse."""
         session.add_all(
             PendingReply(
                 origin=origin, position=index, platform=chat.platform, chat_id=chat.chat_id,
@@ -58,10 +59,16 @@ class Services:
                 message=codec.encode(message),
             )
             for index, message in enumerate(messages)
+            if not isinstance(message, Notice)
         )
 
     async def deliver(
-        self, chat: ChatRef, messages: Sequence[Outgoing], origin: str, first: int = 0, again: bool = False
+        self,
+        chat: ChatRef,
+        messages: Sequence[Outgoing],
+        origin: str,
+        positions: Sequence[int] | None = None,
+        again: bool = False,
     ) -> None:
         """Hand staged messages to the chat's adapter, then forget them; remember keyed messages so later
         edits find them.
@@ -73,7 +80,7 @@ class Services:
         if adapter is None:
             log.warning("no adapter for platform %r; %d message(s) kept for later", chat.platform, len(messages))
             return
-        for index, message in enumerate(messages, start=first):
+        for index, message in zip(positions or range(len(messages)), messages, strict=True):
             token = _delivery.set(f"{origin}/{index}")
             try:
                 if isinstance(message, Edit):
@@ -96,8 +103,11 @@ class Services:
                 _delivery.reset(token)
         if messages:
             try:
-                async with self.sessions.begin() as session:
-                    await session.execute(delete(PendingReply).where(PendingReply.origin == origin))
+                # One autocommitted statement: this runs for every update, so no BEGIN/COMMIT round trips.
+                engine = self.sessions.kw["bind"]
+                async with engine.connect() as connection:
+                    autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+                    await autocommit.execute(delete(PendingReply).where(PendingReply.origin == origin))
             except Exception:
                 log.exception("delivered replies of %s not marked; they may be sent again", origin)
 
@@ -117,7 +127,8 @@ class Services:
             head = group[0]
             chat = ChatRef(head.platform, head.chat_id, head.thread_id, head.chat_title, head.is_private)
             log.info("sending %d reply(ies) of %s left by an interrupted run", len(group), origin)
-            await self.deliver(chat, [codec.decode(r.message) for r in group], origin, first=head.position, again=True)
+            messages = [codec.decode(row.message) for row in group]
+            await self.deliver(chat, messages, origin, [row.position for row in group], again=True)
         return sum(len(group) for group in by_origin.values())
 
     async def _message_id(self, chat: ChatRef, key: str) -> str | None:

@@ -400,7 +400,7 @@ class MatrixAdapter(Adapter):
                 return Command(*command)
             if body.strip().isdigit():
                 replied = (relates.get("m.in_reply_to") or {}).get("event_id")
-                target = replied or self._room_options.get(room_id)
+                target = replied or await self._latest_options(room_id)
                 payload = await self._option(target, int(body.strip()))
                 if payload is not None:
                     return ButtonPress(payload)
@@ -533,11 +533,21 @@ class MatrixAdapter(Adapter):
 
     async def _remember_options(self, room_id: str, event_id: str, payloads: tuple[str, ...]) -> None:
         self._options[event_id] = payloads
-        self._room_options[room_id] = event_id
         if len(self._options) > MAX_OPTIONS_REMEMBERED:
             self._options.pop(next(iter(self._options)))
         assert self._core is not None
         await self._core.state.set(PLATFORM, f"options:{event_id}", json.dumps(payloads))
+        if self._room_options.get(room_id) != event_id:
+            self._room_options[room_id] = event_id
+            await self._core.state.set(PLATFORM, f"latest-options:{room_id}", event_id)
+
+    async def _latest_options(self, room_id: str) -> str | None:
+        """The message a bare number answers: kept in the store too, so "2" still votes after a restart."""
+        if (event_id := self._room_options.get(room_id)) is None and self._core is not None:
+            event_id = await self._core.state.get(PLATFORM, f"latest-options:{room_id}")
+            if event_id is not None:
+                self._room_options[room_id] = event_id
+        return event_id
 
     async def _send_edit(self, room_id: str, edit: Edit) -> str | None:
         """Edits of one message are coalesced: while one is in flight, later ones replace each other and

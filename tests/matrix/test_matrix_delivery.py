@@ -103,3 +103,19 @@ async def test_invites_only_from_allowed_inviters(
         room = await room_with_bot(alice, bot.user_id)
         await alice.send_text(room, "!poll Allowed? | A | B")
         await alice.wait_for_text("Allowed?", sender=bot.user_id)
+
+
+async def test_a_bare_number_still_votes_after_a_restart(
+    synapse: SynapseServer, matrix_user: UserFactory, tmp_path: Path
+) -> None:
+    bot = await matrix_user("bot")
+    alice = await matrix_user("alice")
+    async with running_bot(synapse, tmp_path, bot.localpart):
+        room = await room_with_bot(alice, bot.user_id, direct=True)
+        await alice.send_text(room, "!poll Paint the bench? | Green | Blue")
+        await alice.wait_for_text("Paint the bench?", sender=bot.user_id)
+    async with running_bot(synapse, tmp_path, bot.localpart):
+        await alice.send_text(room, "2")
+        confirmation = "Your vote “Blue” in poll #1 is counted."
+        await alice.wait_for(lambda e: e.sender == bot.user_id and confirmation in getattr(e, "body", ""),
+                             within=20, description="the vote confirmation (an m.notice)")

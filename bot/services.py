@@ -91,12 +91,12 @@ class Services:
                         continue
                     await adapter.send(chat, replace(message, message_id=message_id))
                     continue
-                keyed = isinstance(message, Reply) and message.key is not None
-                if again and keyed and await self._message_id(chat, message.key) is not None:  # type: ignore[union-attr,arg-type]
+                key = message.key if isinstance(message, Reply) else None
+                if again and key is not None and await self._message_id(chat, key) is not None:
                     continue  # shown before the crash: its id was stored
                 message_id = await adapter.send(chat, message)
-                if keyed and message_id is not None:
-                    await self._remember(chat, message.key, message_id)  # type: ignore[union-attr,arg-type]
+                if key is not None and message_id is not None:
+                    await self._remember(chat, key, message_id)
             except Exception:
                 log.exception("could not deliver a message to %s:%s", chat.platform, chat.chat_id)
             finally:

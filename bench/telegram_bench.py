@@ -19,6 +19,7 @@ import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from types import SimpleNamespace
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -102,10 +103,13 @@ async def interlink_votes(votes: int, groups: int) -> tuple[float, int, int]:
 class _AnswerOnlyCore:
     """A core that accepts every update at once: isolates what the adapter itself costs per update."""
 
-    settings = None
+    settings = SimpleNamespace(default_locale="en")
 
     async def handle(self, update: Update) -> HandleResult:
         return HandleResult()
+
+    def command_menu(self, locale: str) -> list[tuple[str, str]]:
+        return []
 
 
 async def adapter_only_votes(votes: int, groups: int) -> float:

@@ -12,7 +12,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ import aiohttp
 from nio import RoomCreateResponse, RoomMemberEvent, RoomMessageText
 
 from tests.botapi import Chat, FakeBotAPI, User
+from tests.net import free_port
 from tests.synapse.fixtures import UserFactory, matrix_user, synapse  # noqa: F401  (fixtures used below)
 from tests.synapse.server import SynapseServer
 from tests.synapse.users import PASSWORD, MatrixUser
@@ -47,12 +47,6 @@ async def stop_gracefully(process: subprocess.Popen[str], log: Path) -> str:
 BOT = "@interlink_test_bot"  # FakeBotAPI's default username
 POLL_START = "org.matrix.msc3381.poll.start"
 POLL_END = "org.matrix.msc3381.poll.end"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def base_env(tmp_path: Path, port: int) -> dict[str, str]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -12,6 +11,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
+from tests.net import free_port
 
 SCRIPT = """\
 @ann /start
@@ -37,12 +38,6 @@ def interlink(tmp_path: Path, *args: str, stdin: str = "", env: dict[str, str] |
         [sys.executable, "-m", "bot.cli", *args], input=stdin, capture_output=True, text=True,
         env=full_env, timeout=timeout, cwd=tmp_path,
     )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_console_script_reaches_summary_and_api(tmp_path: Path) -> None:

@@ -34,10 +34,11 @@ from nio import (
 )
 from yarl import URL
 
+from tests.net import free_port
 from tests.synapse.fixtures import UserFactory
 from tests.synapse.server import SynapseServer
 from tests.synapse.users import PASSWORD, MatrixUser
-from tests.test_all_networks import base_env, free_port, spawn, stop_gracefully, tail
+from tests.test_all_networks import base_env, spawn, stop_gracefully, tail
 
 POLL_START = "org.matrix.msc3381.poll.start"
 FIRST_BURST, LAST_BURST = 2, 7  # poll #1 comes before the burst

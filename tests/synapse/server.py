@@ -11,7 +11,6 @@ import fcntl
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -19,6 +18,8 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+
+from tests.net import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SYNAPSE_VENV = REPO_ROOT / ".venv-synapse"
@@ -82,12 +83,6 @@ def ensure_synapse_installed() -> Path:
     with contextlib.suppress(OSError):
         lock_path.unlink()
     return _synapse_python()
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class SynapseServer:

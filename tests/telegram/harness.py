@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,13 +58,6 @@ class Harness:
                 if len(documents) >= count or asyncio.get_running_loop().time() > deadline:
                     return documents
                 await asyncio.sleep(0.1)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def buttons_of(sent: Sent) -> dict[str, str]:

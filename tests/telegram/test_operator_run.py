@@ -14,7 +14,8 @@ from pathlib import Path
 import aiohttp
 
 from tests.botapi import FakeBotAPI
-from tests.telegram.harness import button, environment, free_port
+from tests.net import free_port
+from tests.telegram.harness import button, environment
 
 
 def _spawn(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:

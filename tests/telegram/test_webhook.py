@@ -8,7 +8,8 @@ from pathlib import Path
 import aiohttp
 
 from tests.botapi import FakeBotAPI
-from tests.telegram.harness import free_port, start_harness
+from tests.net import free_port
+from tests.telegram.harness import start_harness
 
 SECRET = "webhook-secret_42"
 

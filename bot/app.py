@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -105,16 +106,17 @@ class App:
     def interlinker_classes(self) -> list[type[Interlinker]]:
         return self._interlinker_classes if self._interlinker_classes is not None else discover()
 
+    def _migration_dirs(self) -> list[Path]:
+        return [cls.migrations for cls in self.interlinker_classes() if cls.migrations is not None]
+
     async def migrate(self) -> None:
-        dirs = [cls.migrations for cls in self.interlinker_classes() if cls.migrations is not None]
-        await upgrade(self.settings.database_url, dirs, engine=self.engine)
+        await upgrade(self.settings.database_url, self._migration_dirs(), engine=self.engine)
 
     async def migrate_pa_store(self) -> None:
         """A separate PA database gets the same schema; done before the first delivery, so a PA
         database that is down at start delays outcomes instead of stopping the bot."""
         if self.pa_engine is not self.engine:
-            dirs = [cls.migrations for cls in self.interlinker_classes() if cls.migrations is not None]
-            await upgrade(self.settings.pa_database_url, dirs, engine=self.pa_engine)
+            await upgrade(self.settings.pa_database_url, self._migration_dirs(), engine=self.pa_engine)
 
     async def start(self) -> None:
         check_catalogs()

@@ -101,7 +101,7 @@ class Services:
                 log.exception("could not deliver a message to %s:%s", chat.platform, chat.chat_id)
             finally:
                 _delivery.reset(token)
-        if messages:
+        if any(not isinstance(message, Notice) for message in messages):  # only those were staged
             try:
                 # One autocommitted statement: this runs for every update, so no BEGIN/COMMIT round trips.
                 engine = self.sessions.kw["bind"]

@@ -1,4 +1,4 @@
-"""The platform-neutral core: events, dispatcher, Interlinker base, i18n, scheduler, application."""
+"""The platform-neutral core: events, dispatcher, Interlinker base, i18n, jobs, sender, application."""
 
 from bot.adapter import Adapter, Capabilities, CoreAPI, HandleResult
 from bot.context import Context

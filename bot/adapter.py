@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import abc
 import asyncio
+from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
@@ -58,7 +59,7 @@ class CoreAPI(Protocol):
 
     async def handle(self, update: Update) -> HandleResult:
         """Process one update in its own transaction, exactly once per ``update.update_id``; replies are
-        passed to the adapter's ``send`` after the transaction committed."""
+        kept in the store with it and passed to the adapter's ``send`` after commit, by the sender."""
         ...
 
     def web_app(self) -> web.Application:
@@ -69,12 +70,20 @@ class CoreAPI(Protocol):
         """(command, help) for every command a member may use, in ``locale``: for a network's menu."""
         ...
 
+    async def hold(self, lease: str, body: Callable[[], Awaitable[None]]) -> None:
+        """Run ``body`` whenever this worker holds ``lease`` (one worker at a time, taken over within
+        seconds when its holder dies): for what is single by nature, like long polling or a sync loop."""
+        ...
+
 
 class Adapter(abc.ABC):
     """Base class for chat-network adapters."""
 
     platform: str
     capabilities: Capabilities = Capabilities()
+    # ``CoreAPI.handle`` returns once this update's replies were sent (a console answers in the same
+    # breath); False: it returns at commit and the sender delivers them (Telegram, under rate limits).
+    waits_for_replies: bool = True
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Adapter | None:
@@ -86,13 +95,17 @@ class Adapter(abc.ABC):
     async def start(self, core: CoreAPI) -> None:
         """Connect and begin feeding updates to ``core.handle``. Returns once running (not when done)."""
 
+    async def stop_receiving(self) -> None:  # noqa: B027 (optional hook, most adapters need none)
+        """Stop taking new updates (the core then sends what is pending before ``stop``)."""
+
     @abc.abstractmethod
     async def stop(self) -> None:
         """Stop receiving, flush what is queued for sending, keep state for the next start."""
 
     @abc.abstractmethod
     async def send(self, chat: ChatRef, message: Outgoing) -> str | None:
-        """Show ``message`` in ``chat``; return the platform's message id when there is one."""
+        """Show ``message`` in ``chat``; return the platform's message id when there is one. Return only
+        once the network accepted it (the core forgets it then); raise if it was not."""
 
     async def platform_role(self, chat: ChatRef, user: UserRef) -> Role | None:
         """A role the network itself grants (chat administrator, room power level), if any."""

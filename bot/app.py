@@ -1,14 +1,15 @@
-"""The application: wires store, scheduler, outbox, Interlinkers, HTTP server and adapters together."""
+"""The application: wires store, jobs, sender, outbox, Interlinkers, HTTP server and adapters together."""
 
 from __future__ import annotations
 
-import json
 import logging
+from collections.abc import Awaitable, Callable
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.adapter import Adapter, HandleResult
 from bot.builtin import CoreCommands
@@ -19,12 +20,14 @@ from bot.dispatcher import Dispatcher
 from bot.events import ChatRef, Update
 from bot.i18n import _, check_catalogs, using_locale
 from bot.interlinker import Interlinker, discover
+from bot.jobs import JobQueue
 from bot.roles import Role
-from bot.scheduler import Scheduler
+from bot.sender import JOB_LANE, Sender, stage
 from bot.services import Services
 from storage.engine import create_engine, session_factory
+from storage.leases import Leases, claim_sqlite
 from storage.migrate import upgrade
-from storage.models import ChatLink, Initiative
+from storage.models import ChatLink, Initiative, Job
 from storage.outbox import OutboxWorker
 from storage.state import AdapterState
 
@@ -69,14 +72,20 @@ class App:
         )
         self.pa_sessions = session_factory(self.pa_engine)
         self.state = AdapterState(self.sessions)
+        self.leases = Leases(self.engine)
+        adapters_by_platform: dict[str, Adapter] = {}
         self.services = Services(
             settings=settings,
             sessions=self.sessions,
             pa_sessions=self.pa_sessions,
             signer=Signer(settings.secret),
-            scheduler=Scheduler(settings.database_url, self._run_job),
+            jobs=JobQueue(self.sessions, self._run_job),
             outbox=OutboxWorker(self.sessions, self.pa_sessions, prepare=self.migrate_pa_store),
+            leases=self.leases,
+            sender=Sender(self.sessions, self.leases, adapters_by_platform),
+            adapters=adapters_by_platform,
         )
+        self._sqlite_claim: IO[str] | None = None
         self.dispatcher = Dispatcher(self.services)
         self.services.dispatcher = self.dispatcher
         self._web_app = web.Application()
@@ -120,12 +129,12 @@ class App:
 
     async def start(self) -> None:
         check_catalogs()
+        self.settings.check_shared_secret()
+        if self.engine.dialect.name == "sqlite" and self.engine.url.database not in (None, "", ":memory:"):
+            self._sqlite_claim = claim_sqlite(str(self.engine.url.database))
         await self.migrate()
-        for cls in [CoreCommands, *self.interlinker_classes()]:
-            instance = cls(self.services)
-            self.services.interlinkers[cls.name] = instance
-            self.dispatcher.register(instance)
-        self.services.scheduler.start()
+        self.register_interlinkers()
+        self.services.jobs.start()
         self.services.outbox.start()
         for interlinker in self.services.interlinkers.values():
             await interlinker.start()
@@ -134,16 +143,32 @@ class App:
         if self._with_http:
             from adapters.http import HttpServer
 
-            self.http_server = HttpServer(self.settings, self._web_app, self.pa_sessions)
-        pending = await self.services.pending_replies()
+            self.http_server = HttpServer(self.settings, self._web_app, self.pa_sessions, self.sessions)
         for adapter in self._adapters:
             await adapter.start(self)
             self._started.append(adapter)
+        self.services.sender.start()  # sends what earlier runs (or other workers) left, then the new
         if self.http_server is not None:
             await self.http_server.start()
-        await self.services.deliver_pending(pending)
+
+    def register_interlinkers(self) -> None:
+        """Make every Interlinker's commands known, without starting anything (the CLI's replays)."""
+        for cls in [CoreCommands, *self.interlinker_classes()]:
+            instance = cls(self.services)
+            self.services.interlinkers[cls.name] = instance
+            self.dispatcher.register(instance)
+
+    async def hold(self, lease: str, body: Callable[[], Awaitable[None]]) -> None:
+        """Run ``body`` while this worker holds ``lease`` (see ``storage.leases``)."""
+        await self.leases.run_while_held(lease, body)
 
     async def stop(self) -> None:
+        for adapter in reversed(self._started):
+            try:
+                await adapter.stop_receiving()
+            except Exception:
+                log.exception("adapter %s did not stop receiving cleanly", adapter.platform)
+        await self.services.sender.stop()
         for adapter in reversed(self._started):
             try:
                 await adapter.stop()
@@ -154,35 +179,39 @@ class App:
             await self.http_server.stop()
         for interlinker in self.services.interlinkers.values():
             await interlinker.stop()
-        self.services.scheduler.shutdown()
+        await self.services.jobs.stop()
         await self.services.outbox.stop()
         await self.engine.dispose()
         if self.pa_engine is not self.engine:
             await self.pa_engine.dispose()
+        if self._sqlite_claim is not None:
+            self._sqlite_claim.close()
+            self._sqlite_claim = None
 
     # --- jobs --------------------------------------------------------------------------------------
 
-    async def _run_job(self, interlinker_name: str, job: str, params: dict[str, Any]) -> None:
-        """Run a stored job in its own transaction, speaking the initiative's language in its chat."""
-        params = dict(params)
-        platform, chat_id = params.pop("platform"), params.pop("chat_id")
-        interlinker = self.services.interlinkers.get(interlinker_name)
-        method = type(interlinker).jobs.get(job) if interlinker else None
+    async def _run_job(self, session: AsyncSession, job: Job) -> Callable[[], Awaitable[None]] | None:
+        """Run a claimed job inside its claiming transaction, speaking the initiative's language in its
+        chat; its messages are kept in the same transaction. Returns what to do after commit."""
+        interlinker = self.services.interlinkers.get(job.interlinker)
+        method = type(interlinker).jobs.get(job.job) if interlinker else None
         if interlinker is None or method is None:
-            log.error("no job %s.%s; dropped", interlinker_name, job)
-            return
-        async with self.sessions.begin() as session:
-            link = await session.get(ChatLink, (platform, chat_id))
-            if link is None:
-                return
-            initiative = await session.get_one(Initiative, link.initiative_id)
-            chat = ChatRef(platform, chat_id, title=link.title)
-            ctx = Context(self.services, session, chat, initiative, role=Role.ORGANISER)
-            origin = f"job:{interlinker_name}.{job}:{json.dumps(params, sort_keys=True)}"
-            with using_locale(initiative.locale):
-                await getattr(interlinker, method)(ctx, **params)
-            self.services.stage(session, chat, ctx.outgoing, origin)
-        for action in ctx.after_commit:
-            await action()
-        with using_locale(initiative.locale):  # adapters may add words of their own (hints)
-            await self.services.deliver(chat, ctx.outgoing, origin=origin)
+            raise LookupError(f"no job {job.interlinker}.{job.job} in this installation")
+        link = await session.get(ChatLink, (job.platform, job.chat_id))
+        if link is None:
+            return None
+        initiative = await session.get_one(Initiative, link.initiative_id)
+        chat = ChatRef(job.platform, job.chat_id, title=link.title)
+        ctx = Context(self.services, session, chat, initiative, role=Role.ORGANISER)
+        origin = f"job:{job.key}:{job.id}"
+        with using_locale(initiative.locale):
+            await getattr(interlinker, method)(ctx, **job.params)
+        stage(session, chat, ctx.outgoing, origin, JOB_LANE)
+
+        async def after() -> None:
+            for action in ctx.after_commit:
+                await action()
+            with using_locale(initiative.locale):  # adapters may add words of their own (hints)
+                await self.services.deliver(chat, ctx.outgoing, origin=origin)
+
+        return after

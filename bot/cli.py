@@ -1,4 +1,4 @@
-"""The ``interlink`` command: run, console, serve, db upgrade, summary."""
+"""The ``interlink`` command: run, console, serve, db upgrade, dead-letters, summary."""
 
 from __future__ import annotations
 
@@ -14,9 +14,11 @@ from collections.abc import Sequence
 from bot.adapter import Adapter
 from bot.app import App, configured_adapters
 from bot.config import ConfigError, Settings, load_settings
+from bot.deadletters import list_letters, replay
 from bot.i18n import SUPPORTED_LOCALES, MissingCatalogError, using_locale
 from bot.summary import FORMATS, render
 from storage.engine import create_engine, session_factory
+from storage.leases import DatabaseInUse
 from storage.outbox import OutboxWorker, read_outcomes
 
 log = logging.getLogger("interlink")
@@ -28,9 +30,12 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("run", help="start every configured chat adapter (the console if none) and the HTTP server")
     console = sub.add_parser("console", help="chat with the bot in this terminal (or through a pipe)")
     console.add_argument("--http", action="store_true", help="also start the HTTP server")
-    sub.add_parser("serve", help="only the PA-facing HTTP server, outbox and scheduler")
+    sub.add_parser("serve", help="only the PA-facing HTTP server, outbox and jobs")
     db = sub.add_parser("db", help="database maintenance")
     db.add_argument("action", choices=["upgrade"])
+    letters = sub.add_parser("dead-letters", help="updates and jobs that failed for good: list or replay them")
+    letters.add_argument("action", choices=["list", "replay"])
+    letters.add_argument("ids", nargs="*", type=int, help="which to replay (default with replay: all)")
     summary = sub.add_parser("summary", help="print the outcomes the PA side has received")
     summary.add_argument("--initiative", help="only this initiative (its name)")
     summary.add_argument("--format", choices=FORMATS, default="text")
@@ -63,6 +68,32 @@ async def _upgrade(settings: Settings) -> None:
     try:
         await app.migrate()
         await app.migrate_pa_store()
+    finally:
+        await app.engine.dispose()
+        if app.pa_engine is not app.engine:
+            await app.pa_engine.dispose()
+
+
+async def _dead_letters(settings: Settings, action: str, ids: list[int]) -> str:
+    app = App(settings, http=False)
+    try:
+        await app.migrate()
+        letters = await list_letters(app.sessions)
+        if action == "list":
+            if not letters:
+                return "no dead letters"
+            return "\n".join(
+                f"{letter.id}\t{letter.kind}\t{letter.failed_at:%Y-%m-%d %H:%M:%S}\t{letter.origin}\t{letter.summary}"
+                for letter in letters
+            )
+        app.register_interlinkers()
+        lines = []
+        for letter_id in ids or [letter.id for letter in letters]:
+            done = await replay(app.sessions, app.dispatcher, letter_id)
+            lines.append(f"{letter_id}: {'replayed' if done else 'not found'}")
+        left = len(await list_letters(app.sessions))
+        lines.append(f"{left} dead letter(s) left")
+        return "\n".join(lines)
     finally:
         await app.engine.dispose()
         if app.pa_engine is not app.engine:
@@ -112,11 +143,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "db":
             asyncio.run(_upgrade(settings))
             print("database is up to date")
+        elif args.command == "dead-letters":
+            print(asyncio.run(_dead_letters(settings, args.action, args.ids)))
         elif args.command == "summary":
             locale = args.locale or settings.default_locale
             output = asyncio.run(_summary(settings, args.initiative, args.format, locale))
             sys.stdout.write(output if output.endswith("\n") else output + "\n")
-    except (ConfigError, MissingCatalogError) as exc:
+    except (ConfigError, MissingCatalogError, DatabaseInUse) as exc:
         print(f"interlink: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -1,11 +1,27 @@
-"""Outgoing messages as JSON, so replies can be kept in the store until they are delivered."""
+"""Messages as JSON: outgoing ones kept in the store until delivered, incoming ones kept as dead letters."""
 
 from __future__ import annotations
 
 import base64
 from typing import Any
 
-from bot.events import Button, Edit, File, Notice, Outgoing, PollSpec, Reply
+from bot.events import (
+    Button,
+    ButtonPress,
+    ChatRef,
+    Command,
+    Edit,
+    Event,
+    File,
+    NativePollAnswer,
+    Notice,
+    Outgoing,
+    PollSpec,
+    Reply,
+    Text,
+    Update,
+    UserRef,
+)
 
 
 def _buttons(buttons: tuple[Button, ...]) -> list[list[str]]:
@@ -26,7 +42,7 @@ def encode(message: Outgoing) -> dict[str, Any]:
         return {"type": "edit", "key": message.key, "text": message.text, "buttons": _buttons(message.buttons),
                 "poll": _poll(message.poll)}
     if isinstance(message, Notice):
-        return {"type": "notice", "text": message.text}
+        return {"type": "notice", "text": message.text, "alert": message.alert}
     return {"type": "file", "filename": message.filename, "mime_type": message.mime_type, "caption": message.caption,
             "content": base64.b64encode(message.content).decode()}
 
@@ -48,5 +64,41 @@ def decode(data: dict[str, Any]) -> Outgoing:
     if kind == "edit":
         return Edit(data["key"], data["text"], _read_buttons(data["buttons"]), poll=_read_poll(data["poll"]))
     if kind == "notice":
-        return Notice(data["text"])
+        return Notice(data["text"], bool(data.get("alert", False)))
     return File(data["filename"], base64.b64decode(data["content"]), data["mime_type"], data["caption"])
+
+
+def encode_update(update: Update) -> dict[str, Any]:
+    """An incoming update as JSON, for the dead letters (replayed later by ``interlink dead-letters``)."""
+    chat, user, event = update.chat, update.user, update.event
+    if isinstance(event, Command):
+        body: dict[str, Any] = {"type": "command", "name": event.name, "args": event.args}
+    elif isinstance(event, Text):
+        body = {"type": "text", "text": event.text}
+    elif isinstance(event, ButtonPress):
+        body = {"type": "button", "payload": event.payload}
+    else:
+        body = {"type": "native_poll", "payloads": list(event.payloads), "key": event.key}
+    return {
+        "update_id": update.update_id,
+        "chat": {"platform": chat.platform, "chat_id": chat.chat_id, "thread_id": chat.thread_id,
+                 "title": chat.title, "is_private": chat.is_private},
+        "user": {"platform": user.platform, "user_id": user.user_id, "display_name": user.display_name,
+                 "language": user.language},
+        "event": body,
+    }
+
+
+def decode_update(data: dict[str, Any]) -> Update:
+    body = data["event"]
+    kind = body["type"]
+    event: Event
+    if kind == "command":
+        event = Command(body["name"], body["args"])
+    elif kind == "text":
+        event = Text(body["text"])
+    elif kind == "button":
+        event = ButtonPress(body["payload"])
+    else:
+        event = NativePollAnswer(tuple(body["payloads"]), body["key"])
+    return Update(data["update_id"], ChatRef(**data["chat"]), UserRef(**data["user"]), event)

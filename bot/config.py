@@ -91,10 +91,20 @@ class Settings:
     secret: str = field(repr=False)
     state_dir: Path
     source: ConfigSource = field(repr=False)
+    secret_configured: bool = True
 
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    def check_shared_secret(self) -> None:
+        """Several workers on one PostgreSQL must share the secret: buttons signed on one are checked
+        on another, and anonymous ballots are keyed with it. A generated one is this host's alone."""
+        if not self.secret_configured and self.database_url.startswith("postgres"):
+            raise ConfigError(
+                "INTERLINK_SECRET must be set when the database is PostgreSQL: every worker signs buttons "
+                "and keys anonymous ballots with it (generate one with: openssl rand -base64 32)"
+            )
 
 
 def _secret(source: ConfigSource, state_dir: Path) -> str:
@@ -158,4 +168,5 @@ def load_settings(
         secret=_secret(source, state_dir),
         state_dir=state_dir,
         source=source,
+        secret_configured=bool(source.str("secret")),
     )

@@ -15,11 +15,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import jobs
 from bot.errors import PermissionDenied
 from bot.events import Button, ChatRef, Edit, File, Notice, Outgoing, PollSpec, Reply, UserRef
 from bot.i18n import _, current_locale, format_datetime
 from bot.roles import Role
 from storage.models import Conversation, Initiative, OutboxItem, Outcome, User
+from storage.sql import next_number
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -127,21 +129,24 @@ class Context:
 
     # --- jobs and outcomes -------------------------------------------------------------------------
 
-    def schedule(self, interlinker: str, job: str, run_at: datetime, job_id: str, **params: Any) -> None:
-        """Run ``job`` at ``run_at`` (persisted: survives restarts), once the update has committed."""
+    async def schedule(self, interlinker: str, job: str, run_at: datetime, job_id: str, **params: Any) -> None:
+        """Run ``job`` at ``run_at``, in this chat. Written in this transaction (so it exists exactly when
+        the update that decided it does); ``job_id`` names it: scheduling it again moves it."""
+        await jobs.schedule(self.session, job_id, interlinker, job, self.chat.platform, self.chat.chat_id,
+                            run_at, params)
 
-        stored = {"platform": self.chat.platform, "chat_id": self.chat.chat_id, **params}
+        async def wake() -> None:
+            self.services.jobs.wake()
 
-        async def add() -> None:
-            self.services.scheduler.add(interlinker, job, run_at, job_id, stored)
+        self.after_commit.append(wake)
 
-        self.after_commit.append(add)
+    async def unschedule(self, job_id: str) -> None:
+        await jobs.unschedule(self.session, job_id)
 
-    def unschedule(self, job_id: str) -> None:
-        async def remove() -> None:
-            self.services.scheduler.remove(job_id)
-
-        self.after_commit.append(remove)
+    async def next_number(self, scope: str) -> int:
+        """The next number in this initiative for ``scope`` (poll #N): never given twice, even to two
+        people creating at the same instant on different workers."""
+        return await next_number(self.session, f"{scope}:{self.initiative.id}")
 
     async def record_outcome(
         self, kind: str, title: str, result: dict[str, Any], decided_at: datetime | None = None

@@ -9,32 +9,38 @@ counts as processed, so a redelivery does not answer twice.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import random
+import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import delete, select
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import codec
 from bot.adapter import HandleResult
 from bot.buttons import PayloadError
 from bot.context import Context
 from bot.errors import PermissionDenied, StoreUnavailable, UserError
-from bot.events import ButtonPress, Command, NativePollAnswer, Reply, Text, Update
+from bot.events import ButtonPress, Command, NativePollAnswer, Notice, Outgoing, Reply, Text, Update
 from bot.i18n import _, match_locale, set_locale
 from bot.interlinker import CommandSpec, Interlinker
+from bot.jobs import chat_lock
 from bot.roles import Role
-from storage.models import ChatLink, Initiative, Membership, ProcessedUpdate, User
+from storage.models import ChatLink, DeadLetter, Initiative, Membership, ProcessedUpdate, User, utcday
+from storage.sql import insert, lock_for_transaction
 
 if TYPE_CHECKING:
     from bot.services import Services
 
 log = logging.getLogger(__name__)
+ATTEMPTS = 4  # tries of one update that runs into a database conflict before it is a dead letter
 
 
 @dataclass
@@ -45,6 +51,8 @@ class Scope:
     session: AsyncSession | None = None
     ctx: Context | None = None
     duplicate: bool = False
+    granted: Role | None = None
+    replay_of: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -73,19 +81,36 @@ class Dispatcher:
                 seen.setdefault(spec.name, spec)
         return list(seen.values())
 
-    async def handle(self, update: Update) -> HandleResult:
-        scope = Scope(update)
-        chain: Next = self._route
-        for middleware in reversed(self.middleware):
-            chain = _bind(middleware, chain)
-        try:
-            await chain(scope)
-        except (OperationalError, InterfaceError, OSError) as exc:
-            raise StoreUnavailable(str(exc)) from exc
-        except DBAPIError as exc:
-            if exc.connection_invalidated:
+    async def handle(self, update: Update, replay_of: int | None = None) -> HandleResult:
+        """Handle ``update`` once. A database error (a conflict two workers ran into, a deadlock) retries
+        the whole update; what still fails is kept in the dead letters with a translated apology, and
+        counts as handled. Raises ``StoreUnavailable`` when the store cannot be reached: nothing was
+        committed, so the adapter must not acknowledge the update. ``replay_of``: a dead letter's id."""
+        granted = await self._network_role(update)
+        failure: Exception | None = None
+        for attempt in range(ATTEMPTS):
+            scope = Scope(update, granted=granted, replay_of=replay_of)
+            chain: Next = self._route
+            for middleware in reversed(self.middleware):
+                chain = _bind(middleware, chain)
+            try:
+                await chain(scope)
+                failure = None
+                break
+            except (OperationalError, InterfaceError, PoolTimeout, OSError) as exc:
                 raise StoreUnavailable(str(exc)) from exc
-            raise
+            except DBAPIError as exc:
+                if exc.connection_invalidated:
+                    raise StoreUnavailable(str(exc)) from exc
+                failure = exc
+                log.warning("update %s: %s (attempt %d); retrying", update.update_id,
+                            type(exc.orig).__name__ if exc.orig else exc, attempt + 1)
+                await asyncio.sleep(0.01 * (attempt + 1) + random.random() * 0.02)
+            except Exception as exc:
+                failure = exc
+                break
+        if failure is not None:
+            scope = await self._dead_letter(update, failure, replay_of)
         if scope.duplicate or scope.ctx is None:
             return HandleResult(duplicate=scope.duplicate)
         ctx = scope.ctx
@@ -97,33 +122,78 @@ class Dispatcher:
         await self.services.deliver(update.chat, ctx.outgoing, origin=_origin(update))
         return HandleResult()
 
+    async def _network_role(self, update: Update) -> Role | None:
+        """The role the network grants (chat admin, power level), asked before any transaction opens:
+        a slow network call must never hold the store's locks."""
+        adapter = self.services.adapter_for(update.chat)
+        if adapter is None:
+            return None
+        try:
+            return await adapter.platform_role(update.chat, update.user)
+        except Exception as exc:
+            log.warning("role of %s in %s unknown: %s", update.user.user_id, update.chat.chat_id, exc)
+            return None
+
+    async def _dead_letter(self, update: Update, failure: Exception, replay_of: int | None) -> Scope:
+        log.error("update %s failed; kept in dead letters", update.update_id, exc_info=failure)
+        scope = Scope(update)
+        async with self.services.sessions.begin() as session:
+            await lock_for_transaction(session, chat_lock(update.chat.platform, update.chat.chat_id))
+            if replay_of is not None:
+                await session.execute(delete(DeadLetter).where(DeadLetter.id == replay_of))
+            elif not await self._mark_processed(session, update):
+                scope.duplicate = True
+                return scope
+            session.add(DeadLetter(kind="update", platform=update.chat.platform, origin=_origin(update)[:255],
+                                   payload=codec.encode_update(update), error=_describe(failure)))
+            set_locale(match_locale(update.user.language) or self.services.settings.default_locale)
+            apology = _("Something went wrong on our side; nothing was changed. Please try again.")
+            reply: Outgoing = Notice(apology, alert=True) if _is_press(update) else Reply(apology)
+            initiative = Initiative(name="", timezone=self.services.settings.timezone, locale="en")
+            scope.ctx = Context(self.services, session, update.chat, initiative, outgoing=[reply])
+            self.services.stage_replies(session, update, scope.ctx.outgoing)
+        return scope
+
     # --- middleware --------------------------------------------------------------------------------
 
     async def _transaction(self, scope: Scope, call_next: Next) -> None:
-        """One transaction per update. A ``UserError`` rolls all of it back (bad input changes nothing)
-        and the update is then marked processed on its own, so a redelivery does not answer twice."""
+        """One transaction per update, serialised with every other transaction in the same chat (on
+        any worker). A ``UserError`` rolls all of it back (bad input changes nothing) and the update is
+        then marked processed on its own, so a redelivery does not answer twice. A UserError from a
+        button is answered in the button's pop-up, never in the group."""
+        update = scope.update
         try:
             async with self.services.sessions.begin() as session:
-                if not await self._mark_processed(session, scope.update):
+                if not await self._begin(session, scope):
                     scope.duplicate = True
                     return
                 scope.session = session
                 await call_next(scope)
                 if scope.ctx is not None:
-                    self.services.stage(session, scope.update.chat, scope.ctx.outgoing, _origin(scope.update))
+                    self.services.stage_replies(session, update, scope.ctx.outgoing)
         except UserError as exc:
+            message: Outgoing = Notice(str(exc), alert=True) if _is_press(update) else Reply(str(exc))
             if scope.ctx is not None:
-                scope.ctx.outgoing[:] = [Reply(str(exc))]
+                scope.ctx.outgoing[:] = [message]
                 scope.ctx.after_commit.clear()
             async with self.services.sessions.begin() as session:
-                scope.duplicate = not await self._mark_processed(session, scope.update)
+                scope.duplicate = not await self._begin(session, scope)
                 if scope.ctx is not None and not scope.duplicate:
-                    self.services.stage(session, scope.update.chat, scope.ctx.outgoing, _origin(scope.update))
+                    self.services.stage_replies(session, update, scope.ctx.outgoing)
+
+    async def _begin(self, session: AsyncSession, scope: Scope) -> bool:
+        """Take the chat's lock, then claim the update (False: handled before)."""
+        update = scope.update
+        await lock_for_transaction(session, chat_lock(update.chat.platform, update.chat.chat_id))
+        if scope.replay_of is not None:
+            result = await session.execute(delete(DeadLetter).where(DeadLetter.id == scope.replay_of))
+            return bool(result.rowcount)
+        return await self._mark_processed(session, update)
 
     @staticmethod
     async def _mark_processed(session: AsyncSession, update: Update) -> bool:
-        insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
-        statement = insert(ProcessedUpdate).values(platform=update.chat.platform, update_id=update.update_id)
+        statement = insert(session, ProcessedUpdate).values(platform=update.chat.platform,
+                                                            update_id=update.update_id)
         result = await session.execute(statement.on_conflict_do_nothing())
         return bool(result.rowcount)
 
@@ -159,19 +229,29 @@ class Dispatcher:
         ).first()
         user, membership = (found[0], found[1]) if found is not None else (None, None)
         name = ref.display_name[:200]
-        if user is None:
-            user = User(platform=ref.platform, platform_user_id=ref.user_id, display_name=name)
-            session.add(user)
-            await session.flush()
-        elif user.display_name != name:
+        if user is None:  # a person is not per chat: two chats may see them first at the same instant
+            await session.execute(
+                insert(session, User)
+                .values(platform=ref.platform, platform_user_id=ref.user_id, display_name=name, created_at=utcday())
+                .on_conflict_do_nothing(index_elements=[User.platform, User.platform_user_id])
+            )
+            user = await session.scalar(
+                select(User).where(User.platform == ref.platform, User.platform_user_id == ref.user_id)
+            )
+            assert user is not None
+        if user.display_name != name:
             user.display_name = name
         if membership is None:
             has_members = await session.scalar(
                 select(Membership.user_id).where(Membership.initiative_id == initiative.id).limit(1)
             )
             role = Role.MEMBER if has_members is not None else Role.ORGANISER
-            membership = Membership(initiative_id=initiative.id, user_id=user.id, role=int(role))
-            session.add(membership)
+            await session.execute(
+                insert(session, Membership)
+                .values(initiative_id=initiative.id, user_id=user.id, role=int(role), joined_at=utcday())
+                .on_conflict_do_nothing(index_elements=[Membership.initiative_id, Membership.user_id])
+            )
+            membership = await session.get_one(Membership, (initiative.id, user.id))
         scope.ctx = Context(self.services, session, chat, initiative, user, ref, Role(membership.role))
         await call_next(scope)
 
@@ -184,11 +264,8 @@ class Dispatcher:
     async def _permissions(self, scope: Scope, call_next: Next) -> None:
         ctx = scope.ctx
         assert ctx is not None
-        adapter = self.services.adapter_for(scope.update.chat)
-        if adapter is not None:
-            granted = await adapter.platform_role(scope.update.chat, scope.update.user)
-            if granted is not None and granted > ctx.role:
-                ctx.role = granted
+        if scope.granted is not None and scope.granted > ctx.role:
+            ctx.role = scope.granted
         await call_next(scope)
 
     # --- routing -----------------------------------------------------------------------------------
@@ -258,6 +335,14 @@ class Dispatcher:
             await ctx.end_dialog()
             return
         await getattr(interlinker, method)(ctx, text, dialog.step, dict(dialog.data))
+
+
+def _is_press(update: Update) -> bool:
+    return isinstance(update.event, ButtonPress | NativePollAnswer)
+
+
+def _describe(exc: BaseException) -> str:
+    return "".join(traceback.format_exception(exc))[-4000:]
 
 
 def _origin(update: Update) -> str:

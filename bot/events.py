@@ -145,9 +145,11 @@ class File:
 @dataclass(frozen=True, slots=True)
 class Notice:
     """A short confirmation for the person who just acted (e.g. "vote counted"). Adapters show it where
-    it disturbs nobody: Telegram as the answer to the button press; others as a normal message."""
+    it disturbs nobody: Telegram as the answer to the button press; others as a normal message.
+    ``alert``: it says something went wrong (Telegram shows it as a dialog the person must dismiss)."""
 
     text: str
+    alert: bool = False
 
 
 Outgoing = Reply | Edit | File | Notice

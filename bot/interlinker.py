@@ -126,7 +126,7 @@ class Interlinker:
         self.services = services
 
     async def start(self) -> None:
-        """Called once the store is migrated and the scheduler runs: reconcile jobs, warm caches."""
+        """Called once the store is migrated and jobs run: reconcile, warm caches."""
 
     async def stop(self) -> None:
         """Called at shutdown, before the store closes."""

@@ -12,9 +12,11 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage.engine import create_engine
+from storage.sql import lock_key
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -35,6 +37,8 @@ async def upgrade(url: str, version_dirs: Iterable[Path] = (), engine: AsyncEngi
     engine = engine or create_engine(url)
     try:
         async with engine.begin() as connection:
+            if connection.dialect.name == "postgresql":  # two workers upgrading at once: one waits
+                await connection.execute(select(func.pg_advisory_xact_lock(lock_key("migrations"))))
 
             def run(sync_connection: object) -> None:
                 config.attributes["connection"] = sync_connection

@@ -10,6 +10,7 @@ from sqlalchemy import (
     BigInteger,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -22,6 +23,12 @@ from sqlalchemy.types import TypeDecorator
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def utcday() -> datetime:
+    """Today at 00:00 UTC: when people joined is kept to the day, so it cannot be matched against the
+    time of an anonymous ballot."""
+    return datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -88,7 +95,7 @@ class User(Base):
     platform_user_id: Mapped[str] = mapped_column(String(255))
     display_name: Mapped[str] = mapped_column(String(200))
     locale: Mapped[str | None] = mapped_column(String(8))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcday)
 
 
 class Membership(Base):
@@ -98,7 +105,7 @@ class Membership(Base):
     )
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     role: Mapped[int] = mapped_column(Integer)
-    joined_at: Mapped[datetime] = mapped_column(default=utcnow)
+    joined_at: Mapped[datetime] = mapped_column(default=utcday)
 
 
 class ProcessedUpdate(Base):
@@ -140,6 +147,7 @@ class PendingReply(Base):
     same transaction, deleted once sent, sent again after a crash (with the same delivery id)."""
 
     __tablename__ = "pending_replies"
+    __table_args__ = (Index("ix_pending_replies_chat", "platform", "chat_id"),)
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     origin: Mapped[str] = mapped_column(String(512), index=True)
     position: Mapped[int] = mapped_column(Integer)
@@ -150,6 +158,49 @@ class PendingReply(Base):
     is_private: Mapped[bool] = mapped_column(default=False)
     message: Mapped[dict[str, Any]]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Who caused it, as a short keyed hash: the sender serves a chat's users in turn, so one member's
+    # flood of commands does not bury everyone else's answers behind the group's rate limit.
+    lane: Mapped[str] = mapped_column(String(32), default="")
+
+
+class Job(Base):
+    """Work due at a time, written in the transaction that decided it (jobs as data). A worker runs a due
+    job in a transaction that also deletes its row, so it runs once even with several workers, and a
+    crash mid-run leaves the row for the next try. ``key`` names it for replacing and cancelling."""
+
+    __tablename__ = "jobs"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), unique=True)
+    interlinker: Mapped[str] = mapped_column(String(64))
+    job: Mapped[str] = mapped_column(String(64))
+    platform: Mapped[str] = mapped_column(String(32))
+    chat_id: Mapped[str] = mapped_column(String(255))
+    params: Mapped[dict[str, Any]]
+    run_at: Mapped[datetime] = mapped_column(index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class DeadLetter(Base):
+    """An update or job that still failed after its retries: kept whole, counted by /healthz, listed and
+    replayed with ``interlink dead-letters``. Its update is acknowledged because it is kept here."""
+
+    __tablename__ = "dead_letters"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    platform: Mapped[str] = mapped_column(String(32))
+    origin: Mapped[str] = mapped_column(String(255))
+    payload: Mapped[dict[str, Any]]
+    error: Mapped[str] = mapped_column(Text)
+    failed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Counter(Base):
+    """Numbers shown to people (poll #N): incremented with an upsert, so two creators never get one N."""
+
+    __tablename__ = "counters"
+    scope: Mapped[str] = mapped_column(String(128), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer)
 
 
 class Outcome(Base):

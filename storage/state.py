@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from storage.models import AdapterStateRow
+from storage.sql import insert
 
 
 class AdapterState:
@@ -21,17 +22,14 @@ class AdapterState:
 
     async def set(self, platform: str, key: str, value: str) -> None:
         async with self._sessions.begin() as session:
-            row = await session.get(AdapterStateRow, (platform, key))
-            if row is None:
-                session.add(AdapterStateRow(platform=platform, key=key, value=value))
-            else:
-                row.value = value
+            statement = insert(session, AdapterStateRow).values(platform=platform, key=key, value=value)
+            await session.execute(statement.on_conflict_do_update(
+                index_elements=[AdapterStateRow.platform, AdapterStateRow.key], set_={"value": value}))
 
     async def delete(self, platform: str, key: str) -> None:
         async with self._sessions.begin() as session:
-            row = await session.get(AdapterStateRow, (platform, key))
-            if row is not None:
-                await session.delete(row)
+            await session.execute(
+                delete(AdapterStateRow).where(AdapterStateRow.platform == platform, AdapterStateRow.key == key))
 
     async def keys(self, platform: str) -> list[str]:
         async with self._sessions() as session:

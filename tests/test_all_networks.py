@@ -210,7 +210,7 @@ async def test_one_process_serves_telegram_and_matrix(
         try:
             api_url = f"http://127.0.0.1:{port}"
             health = await until(lambda: get_json(f"{api_url}/healthz"), "the HTTP server answering", process, log)
-            assert health == (200, {"status": "ok"})
+            assert health == (200, {"status": "ok", "dead_letters": 0})
             # Both networks at the same time, in one process.
             async with asyncio.TaskGroup() as both:
                 both.create_task(telegram_group_poll(api))
@@ -261,7 +261,7 @@ async def test_run_without_networks_reads_the_console_while_serving_http(tmp_pat
     try:
         status, body = await until(lambda: get_json(f"http://127.0.0.1:{port}/healthz"),
                                    "/healthz answering", process, log)
-        assert (status, body) == (200, {"status": "ok"})
+        assert (status, body) == (200, {"status": "ok", "dead_letters": 0})
         assert process.poll() is None, "the console waits for its user while stdin stays open"
 
         out, _ = await asyncio.to_thread(process.communicate, SCRIPT, 30)  # write, close stdin, wait

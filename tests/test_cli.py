@@ -78,7 +78,7 @@ def test_console_script_reaches_summary_and_api(tmp_path: Path) -> None:
                 time.sleep(0.1)
         assert body == [outcome]
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
-            assert json.loads(response.read()) == {"status": "ok"}
+            assert json.loads(response.read()) == {"status": "ok", "dead_letters": 0}
     finally:
         server.terminate()
         server.wait(timeout=20)

@@ -5,24 +5,29 @@ from __future__ import annotations
 import logging
 
 from aiohttp import web
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from bot.config import Settings
+from storage.models import DeadLetter
 from storage.outbox import read_outcomes
 
 log = logging.getLogger(__name__)
 PA_SESSIONS = web.AppKey("pa_sessions", async_sessionmaker)
+SESSIONS = web.AppKey("sessions", async_sessionmaker)
 
 
 async def healthz(request: web.Request) -> web.Response:
-    """200 when the PA store answers, 503 otherwise, so a load balancer can take a broken worker out."""
+    """200 when the stores answer, 503 otherwise, so a load balancer can take a broken worker out. Also
+    counts the dead letters (updates and jobs that failed for good and wait for an operator)."""
     try:
         async with request.app[PA_SESSIONS]() as session:
             await session.execute(text("SELECT 1"))
+        async with request.app[SESSIONS]() as session:
+            dead = int(await session.scalar(select(func.count()).select_from(DeadLetter)) or 0)
     except Exception as exc:
         return web.json_response({"status": "unavailable", "error": type(exc).__name__}, status=503)
-    return web.json_response({"status": "ok"})
+    return web.json_response({"status": "ok", "dead_letters": dead})
 
 
 async def outcomes(request: web.Request) -> web.Response:
@@ -36,10 +41,12 @@ async def outcomes(request: web.Request) -> web.Response:
 
 
 class HttpServer:
-    def __init__(self, settings: Settings, app: web.Application, pa_sessions: async_sessionmaker) -> None:
+    def __init__(self, settings: Settings, app: web.Application, pa_sessions: async_sessionmaker,
+                 sessions: async_sessionmaker) -> None:
         self.settings = settings
         self.app = app
         app[PA_SESSIONS] = pa_sessions
+        app[SESSIONS] = sessions
         app.router.add_get("/healthz", healthz)
         app.router.add_get("/api/v1/outcomes", outcomes)
         self._runner: web.AppRunner | None = None

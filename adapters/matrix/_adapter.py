@@ -136,6 +136,7 @@ class MatrixAdapter(Adapter):
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self._in_request = False
+        self._syncing = False
         self._next_batch: str | None = None
         self._fresh_joins: set[str] = set()
         self._creators: dict[str, str] = {}  # room id -> sender of m.room.create
@@ -178,7 +179,17 @@ class MatrixAdapter(Adapter):
                                config=client_config)
         await self._log_in()
         self._next_batch = await core.state.get(PLATFORM, "next_batch")
-        self._task = asyncio.create_task(self._sync_loop(), name="matrix-sync")
+        # One worker syncs at a time (a second would handle every event twice over): a lease.
+        self._task = asyncio.create_task(core.hold("matrix:sync", self._sync_while_held), name="matrix-sync")
+
+    async def _sync_while_held(self) -> None:
+        self._syncing = True
+        try:
+            if self._core is not None:  # a previous holder may have moved on
+                self._next_batch = await self._core.state.get(PLATFORM, "next_batch")
+            await self._sync_loop()
+        finally:
+            self._syncing = False
 
     async def _log_in(self) -> None:
         """Reuse the stored device (its crypto store holds our keys); log in only when there is none."""
@@ -220,7 +231,7 @@ class MatrixAdapter(Adapter):
         """Finish the batch being handled (never cut an update in half), flush sends; no logout."""
         self._stopping = True
         if self._task is not None:
-            if self._in_request:
+            if self._in_request or not self._syncing:
                 self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 try:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import hmac
 import json
 import logging
@@ -21,16 +20,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
-from telegram import Bot, BotCommand, InlineKeyboardMarkup, InputFile, Message
+from telegram import Bot, BotCommand, InputFile, Message
 from telegram import Update as TgUpdate
 from telegram.constants import ChatMemberStatus, ChatType, MessageEntityType, ParseMode
-from telegram.error import BadRequest, Conflict, InvalidToken, NetworkError, TelegramError, TimedOut
+from telegram.error import Conflict, InvalidToken, NetworkError, TelegramError, TimedOut
 from telegram.request import HTTPXRequest
 
 from adapters.telegram._config import TelegramConfig
 from adapters.telegram._outbox import Job, Outbox, RateLimits
 from adapters.telegram._render import MAX_CAPTION, MAX_TEXT, escape, keyboard, split_text, truncate
-from bot.adapter import Adapter, Capabilities, CoreAPI, delivery_id
+from bot.adapter import Adapter, Capabilities, CoreAPI
 from bot.errors import StoreUnavailable
 from bot.events import (
     ButtonPress,
@@ -59,11 +58,9 @@ ALLOWED_UPDATES = ["message", "callback_query"]
 ROLE_CACHE_SECONDS = 60.0
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_ANSWER = 200
-QUEUED_KEY = "queued_messages"
 INBOX_PREFIX = "inbox:"
-SENT_PREFIX = "sent:"
 # How long a batch may wait for its slowest chat before its unhandled updates are journaled instead.
-HOLD_BATCH = 2.0
+HOLD_BATCH = 0.25
 # Telegram refuses answers to callback queries older than about 15 s; answer early rather than never.
 ANSWER_WITHIN = 5.0
 
@@ -86,6 +83,7 @@ class TelegramAdapter(Adapter):
 
     platform = PLATFORM
     capabilities = Capabilities(buttons=True, edits=True, native_polls=False, markup=True, max_text=MAX_TEXT)
+    waits_for_replies = False  # receiving never waits on a rate limit; the core's sender delivers
 
     def __init__(self, config: TelegramConfig) -> None:
         self.config = config
@@ -100,6 +98,7 @@ class TelegramAdapter(Adapter):
         self._core: CoreAPI | None = None
         self._poller: asyncio.Task[None] | None = None
         self._polling_request = False
+        self._polling_active = False
         self._stopping = False
         self._offset: int | None = None
         self._confirmed: int | None = None
@@ -137,10 +136,8 @@ class TelegramAdapter(Adapter):
             log.info("telegram: @%s receiving by webhook at %s", self.username, self.config.webhook_url)
         else:
             await self.bot.delete_webhook(drop_pending_updates=False)
-            await self._replay_journal()
-            self._poller = asyncio.create_task(self._poll(), name="telegram-poll")
-            log.info("telegram: @%s receiving by long polling", self.username)
-        await self._resume_queued()
+            self._poller = asyncio.create_task(core.hold("telegram:poll", self._poll_while_held),
+                                               name="telegram-poll")
 
     async def _publish_commands(self, core: CoreAPI) -> None:
         """Telegram's "/" menu, in each of our languages (by the user's app language) and by default in
@@ -154,45 +151,22 @@ class TelegramAdapter(Adapter):
             except TelegramError as exc:
                 log.warning("telegram: command menu for %s not set: %s", language or "default", exc)
 
-    async def _keep_queued(self) -> None:
-        """Messages still waiting for a rate limit at shutdown are stored and sent after the next start,
-        so a restart during a flood wait loses nothing (files excepted: they are not worth the space)."""
-        kept = []
-        for job in self.outbox.queued():
-            if job.method not in ("send_message", "edit_message_text"):
-                continue
-            kwargs = dict(job.kwargs)
-            markup = kwargs.get("reply_markup")
-            kwargs["reply_markup"] = markup.to_dict() if markup is not None else None
-            kept.append({"method": job.method, "kwargs": kwargs, "edit_of": job.edit_of})
-        log.warning("telegram: %d message(s) still queued at shutdown; kept for the next start", len(kept))
-        state = getattr(self._core, "state", None)
-        if kept and state is not None:
-            try:
-                previous = json.loads(await state.get(PLATFORM, QUEUED_KEY) or "[]")
-                await state.set(PLATFORM, QUEUED_KEY, json.dumps(previous + kept))
-            except Exception:
-                log.exception("telegram: could not keep %d queued message(s); they are lost", len(kept))
+    async def _poll_while_held(self) -> None:
+        """Long polling is single by nature (Telegram answers one getUpdates at a time): only the worker
+        holding the lease polls, and it first replays what a previous holder journaled."""
+        self._polling_active = True
+        try:
+            log.info("telegram: @%s receiving by long polling", self.username)
+            await self._replay_journal()
+            await self._poll()
+        finally:
+            self._polling_active = False
 
-    async def _resume_queued(self) -> None:
-        state = getattr(self._core, "state", None)
-        raw = await state.get(PLATFORM, QUEUED_KEY) if state is not None else None
-        if not raw:
-            return
-        assert state is not None
-        for item in json.loads(raw):
-            kwargs = dict(item["kwargs"])
-            markup = kwargs.get("reply_markup")
-            kwargs["reply_markup"] = InlineKeyboardMarkup.de_json(markup, self.bot) if markup else None
-            job = Job(self._call(item["method"]), kwargs, method=item["method"], edit_of=item["edit_of"])
-            _background(self.outbox.submit(int(kwargs["chat_id"]), job))
-        await state.delete(PLATFORM, QUEUED_KEY)
-
-    async def stop(self) -> None:
-        """Finish the batch being handled, confirm it, send what is queued, keep the webhook set."""
+    async def stop_receiving(self) -> None:
+        """Finish the batch being handled and confirm it; sending goes on until ``stop``."""
         self._stopping = True
         if self._poller is not None:
-            if self._polling_request:
+            if self._polling_request or not self._polling_active:
                 self._poller.cancel()
             _done, late = await asyncio.wait({self._poller}, timeout=self.config.flush_timeout)
             if late:  # held by a store that is down: what it fetched is unconfirmed and comes back
@@ -209,8 +183,13 @@ class TelegramAdapter(Adapter):
             if self._offset is not None and self._offset != self._confirmed:
                 with contextlib.suppress(TelegramError):
                     await self.bot.get_updates(offset=self._offset, timeout=0, limit=1)
-        if not await self.outbox.flush(self.config.flush_timeout):
-            await self._keep_queued()
+
+    async def stop(self) -> None:
+        """Stop receiving (if not done yet) and close. Messages not yet accepted by Telegram are still
+        rows in the store: the next holder of the send lease sends them."""
+        if not self._stopping:
+            await self.stop_receiving()
+        await self.outbox.flush(self.config.flush_timeout)
         await self.outbox.close()
         with contextlib.suppress(TelegramError):
             await self.bot.shutdown()
@@ -405,7 +384,8 @@ class TelegramAdapter(Adapter):
                 delay *= 2
         await self._core.handle(update)
 
-    async def _answer(self, query: _Query, text: str | None, error: bool, language: str | None) -> None:
+    async def _answer(self, query: _Query, text: str | None, error: bool, language: str | None,
+                      alert: bool = False) -> None:
         """Every callback query is answered, or the user's client shows a spinner for a long while."""
         query.answered = True
         query_id = query.id
@@ -414,7 +394,7 @@ class TelegramAdapter(Adapter):
             with using_locale(match_locale(language) or default):
                 text = _("Sorry, that did not work. Please try again later.")
         try:
-            await self.bot.answer_callback_query(query_id, text=text, show_alert=error)
+            await self.bot.answer_callback_query(query_id, text=text, show_alert=error or alert)
         except TelegramError as exc:  # too old, already answered: nothing left to do
             log.debug("telegram: could not answer callback %s: %s", query_id, exc)
 
@@ -506,32 +486,18 @@ class TelegramAdapter(Adapter):
     # --- sending -----------------------------------------------------------------------------------
 
     async def send(self, chat: ChatRef, message: Outgoing) -> str | None:
-        """Queue ``message`` for ``chat``. Only a keyed Reply waits for Telegram (the core stores its id
-        for later edits); the rest return at once so handling the next update never waits on a limit.
+        """Show ``message`` through the rate-limited queue; return once Telegram accepted it (the core
+        forgets a message only then). A Notice for a button press becomes its pop-up instead."""
+        return await self._send(chat, message)
 
-        Telegram has no idempotency key, so a job's message (a deadline closing a poll) that is retried
-        after a crash would be posted twice: those few are remembered by their stable delivery id."""
-        stable = delivery_id()
-        state = getattr(self._core, "state", None)
-        if stable is None or not stable.startswith("job:") or state is None or isinstance(message, Edit):
-            return await self._send(chat, message)
-        mark = SENT_PREFIX + hashlib.sha256(stable.encode()).hexdigest()[:32]
-        previous = await state.get(PLATFORM, mark)
-        if previous is not None:
-            log.info("telegram: %s was already shown; not posting it twice", stable)
-            return previous or None
-        message_id = await self._send(chat, message, wait=True)
-        await state.set(PLATFORM, mark, message_id or "")
-        return message_id
-
-    async def _send(self, chat: ChatRef, message: Outgoing, wait: bool = False) -> str | None:
+    async def _send(self, chat: ChatRef, message: Outgoing) -> str | None:
         chat_id = int(chat.chat_id)
         thread = {"message_thread_id": int(chat.thread_id)} if chat.thread_id else {}
         if isinstance(message, Notice):
             query = _current_query.get()
             if query is not None:
                 if not query.answered:
-                    await self._answer(query, truncate(message.text, MAX_ANSWER), False, None)
+                    await self._answer(query, truncate(message.text, MAX_ANSWER), False, None, message.alert)
                 return None  # never a chat message for a button press: it would flood busy groups
             message = Reply(message.text)
         if isinstance(message, Edit) and message.message_id is not None:
@@ -545,7 +511,7 @@ class TelegramAdapter(Adapter):
                 edit_of=int(message.message_id),
                 fallback={**kwargs, "text": text},
             )
-            _background(self.outbox.submit(chat_id, job))
+            await self.outbox.submit(chat_id, job)
             return message.message_id
         if isinstance(message, File):
             caption = truncate(message.caption, MAX_CAPTION)
@@ -556,14 +522,9 @@ class TelegramAdapter(Adapter):
                  "parse_mode": ParseMode.HTML, **thread},
                 method="send_document",
             )
-            future = self.outbox.submit(chat_id, job)
-            if wait:
-                sent = await future
-                return str(sent.message_id) if isinstance(sent, Message) else None
-            _background(future)
-            return None
+            sent = await self.outbox.submit(chat_id, job)
+            return str(sent.message_id) if isinstance(sent, Message) else None
         text, buttons = message.text, message.buttons
-        key = message.key if isinstance(message, Reply) else None
         pieces = split_text(text)
         futures = []
         for index, piece in enumerate(pieces):
@@ -576,10 +537,6 @@ class TelegramAdapter(Adapter):
                 fallback={**kwargs, "text": piece},
             )
             futures.append(self.outbox.submit(chat_id, job))
-        if key is None and not wait:
-            for future in futures:
-                _background(future)
-            return None
         results = await asyncio.gather(*futures)
         last = results[-1]
         return str(last.message_id) if isinstance(last, Message) else None
@@ -591,14 +548,3 @@ class TelegramAdapter(Adapter):
             return await bound(**kwargs)
 
         return call
-
-
-def _background(future: asyncio.Future[Any]) -> None:
-    """Fire-and-forget sends still report failures (the outbox already logged why)."""
-
-    def done(f: asyncio.Future[Any]) -> None:
-        if not f.cancelled() and f.exception() is not None and not isinstance(f.exception(), BadRequest):
-            log.debug("telegram: background send failed: %s", f.exception())
-
-    future.add_done_callback(done)
-

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import secrets
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from bot.errors import UserError
 from bot.events import Button, PollSpec
 from bot.i18n import N_, _
 from bot.interlinker import Catalogue, Interlinker, button, command, dialog, job
+from bot.jobs import schedule
 from bot.services import Services
 from interlinkers.polls._models import Ballot, Poll, PollOption
 from interlinkers.polls._parsing import check_options, check_question, parse_poll, parse_poll_number, parse_vote
@@ -137,14 +139,14 @@ class Polls(Interlinker):
             await self._close(ctx, poll, by_deadline=True)
 
     async def start(self) -> None:
-        """Make sure every open poll with a deadline has its job (e.g. after a crash during a run)."""
-        async with self.services.sessions() as session:
+        """Every open poll with a deadline has its job. Jobs are written with their poll, so this only
+        matters for polls made before jobs were data (their APScheduler rows are gone)."""
+        async with self.services.sessions.begin() as session:
             polls = await session.scalars(select(Poll).where(Poll.closed_at.is_(None), Poll.closes_at.is_not(None)))
             for poll in polls:
-                if not self.services.scheduler.has(job_id(poll)):
-                    assert poll.closes_at is not None
-                    params = {"platform": poll.platform, "chat_id": poll.chat_id, "poll_id": poll.id}
-                    self.services.scheduler.add(NAME, "close", poll.closes_at, job_id(poll), params)
+                assert poll.closes_at is not None
+                await schedule(session, job_id(poll), NAME, "close", poll.platform, poll.chat_id, poll.closes_at,
+                               {"poll_id": poll.id}, replace=False)
 
     # --- personal data -----------------------------------------------------------------------------
 
@@ -188,12 +190,9 @@ class Polls(Interlinker):
     async def _create(
         self, ctx: Context, question: str, options: tuple[str, ...], closes_at: datetime | None, anonymous: bool
     ) -> None:
-        last = await ctx.session.scalar(
-            select(func.max(Poll.number)).where(Poll.initiative_id == ctx.initiative.id)
-        )
         poll = Poll(
             initiative_id=ctx.initiative.id,
-            number=(last or 0) + 1,
+            number=await ctx.next_number(NAME),
             question=question,
             creator_id=ctx.user_id,
             platform=ctx.chat.platform,
@@ -207,7 +206,7 @@ class Polls(Interlinker):
             ctx.session.add(PollOption(poll_id=poll.id, position=position, label=label))
         await ctx.session.flush()
         if closes_at is not None:
-            ctx.schedule(NAME, "close", closes_at, job_id(poll), poll_id=poll.id)
+            await ctx.schedule(NAME, "close", closes_at, job_id(poll), poll_id=poll.id)
         text, buttons, spec = await self._view(ctx, poll)
         ctx.reply(text, buttons, key=message_key(poll), poll=spec)
 
@@ -278,12 +277,16 @@ class Polls(Interlinker):
         if current is not None and current.position == position:
             confirm(_("You already voted “{option}” in poll #{number}.").format(option=label, number=poll.number))
             return
-        now = datetime.now(UTC)
+        # An anonymous ballot carries nothing that follows the voter: no user id, the poll's own creation
+        # time instead of when it was cast, and a random id instead of the next one in line (an order
+        # that could be matched against who spoke when).
+        now = poll.created_at if poll.anonymous else datetime.now(UTC)
         if current is not None:
             current.superseded_at = now
             await ctx.session.flush()
         ctx.session.add(
             Ballot(
+                id=secrets.randbelow(2**31 - 2) + 1 if poll.anonymous else None,
                 poll_id=poll.id,
                 position=position,
                 voter_key=self._voter_key(poll, ctx.user_id),
@@ -350,7 +353,7 @@ class Polls(Interlinker):
             decided_at=now,
         )
         if not by_deadline:
-            ctx.unschedule(job_id(poll))
+            await ctx.unschedule(job_id(poll))
         await self._refresh(ctx, poll)
         lines = [
             _("Poll #{number} is closed: {question}").format(number=poll.number, question=poll.question),

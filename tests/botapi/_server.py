@@ -145,6 +145,7 @@ class FakeBotAPI:
         self.calls: list[tuple[str, JSON, int]] = []
         self.answered: dict[str, JSON] = {}
         self.throttled: list[tuple[int, float]] = []
+        self.method_delays: dict[str, float] = {}  # seconds a method takes to answer (a slow Telegram)
         self.webhook_deliveries: list[tuple[int, int]] = []
         self.messages: dict[tuple[int, int], JSON] = {}
         self._pending: list[JSON] = []
@@ -303,6 +304,8 @@ class FakeBotAPI:
                 raise ApiError(404, "Not Found: method not found")
             if method in SEND_METHODS:
                 self._rate_check(int(params.get("chat_id", 0)))
+            if delay := self.method_delays.get(method):
+                await asyncio.sleep(delay)
             result = await handler(params)
         except ApiError as exc:
             self.calls.append((method, params, exc.code))

@@ -92,16 +92,18 @@ async def test_edit_without_known_message_becomes_a_new_message(api: FakeBotAPI,
 
 
 async def test_messages_waiting_for_a_limit_survive_a_restart(api: FakeBotAPI, tmp_path: Path) -> None:
-    group = api.group(-100990, "Slow group", [api.user(990, "Gina")])
-    ref = ChatRef("telegram", str(group.id))
-    async with start_harness(api, tmp_path, rate_per_group="1/min", flush_timeout="0.3") as harness:
+    gina = api.user(990, "Gina")
+    group = api.group(-100990, "Slow group", [gina])
+    async with start_harness(api, tmp_path, rate_per_group="1/min", flush_timeout="0.3"):
         for n in range(3):
-            await harness.adapter.send(ref, Reply(f"announcement {n}"))
+            api.send_text(gina, group, f"/poll Announcement {n}? | Yes | No")
         await api.wait_for(lambda: len(api.sent_to(group.id)) == 1)
+        await api.wait_for(lambda: api.pending_updates == 0)
     assert len(api.sent_to(group.id)) == 1, "the other two were waiting for the group limit at shutdown"
     async with start_harness(api, tmp_path):
         await api.wait_for(lambda: len(api.sent_to(group.id)) == 3)
-    assert [s.text for s in api.sent_to(group.id)] == [f"announcement {n}" for n in range(3)]
+    assert [s.text.splitlines()[0] for s in api.sent_to(group.id)] == [
+        f"Poll #{n + 1}: Announcement {n}?" for n in range(3)]
 
 
 def test_webhook_url_without_a_path_gets_the_documented_one(tmp_path: Path) -> None:

@@ -1,0 +1,306 @@
+"""The sender: the one way messages leave for a network, from the store, under a lease.
+
+Handlers and jobs write what they say to ``pending_replies`` in their own transaction. For each network,
+the worker holding the lease ``send:<platform>`` drains that table: one task per chat, each message
+handed to the adapter and deleted only once the adapter returns, which it does only when the network
+accepted it. So a crash (or SIGKILL) at any point loses nothing: what was not accepted is still a row
+and is sent by the next holder. One sender per network also means the network's rate limits hold for
+all workers together.
+
+Per chat, messages go out oldest first, but a chat's senders are served in turn (``lane``: a keyed hash
+of who caused the message), so one member flooding a group does not bury the others' answers behind the
+group's rate limit. All pending versions of one keyed message (a poll and its edits) go out as one
+message with the newest content: the message always ends showing the last committed state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot import codec
+from bot.adapter import _delivery
+from bot.events import ChatRef, Edit, Notice, Outgoing, Reply
+from storage.leases import Leases
+from storage.models import PendingReply, SentMessage
+from storage.sql import insert
+
+if TYPE_CHECKING:
+    from bot.adapter import Adapter
+
+log = logging.getLogger(__name__)
+SCAN_SHARED = 0.25  # seconds between looks for rows other workers wrote (PostgreSQL)
+SCAN_ALONE = 10.0  # the same with SQLite, where only this process writes (a safety net)
+MAX_FAILURES = 5
+MESSAGE_ID_CACHE = 10_000
+JOB_LANE = "job"
+
+
+def lane_of(secret: str, user_id: str) -> str:
+    """Who caused a message, as a keyed hash: enough to take turns, useless to anyone reading the store."""
+    return hmac.new(secret.encode(), b"lane:" + user_id.encode(), hashlib.sha256).hexdigest()[:16]
+
+
+def stage(session: AsyncSession, chat: ChatRef, messages: Sequence[Outgoing], origin: str, lane: str) -> int:
+    """Keep ``messages`` in ``session``'s transaction until sent; return how many. Notices are not kept:
+    they belong to the moment (a button's pop-up) and a re-sent confirmation would only confuse."""
+    rows = [
+        PendingReply(origin=origin, position=index, platform=chat.platform, chat_id=chat.chat_id,
+                     thread_id=chat.thread_id, chat_title=chat.title, is_private=chat.is_private,
+                     message=codec.encode(message), lane=lane)
+        for index, message in enumerate(messages)
+        if not isinstance(message, Notice)
+    ]
+    session.add_all(rows)
+    return len(rows)
+
+
+@dataclass
+class _Group:
+    """The rows sent as one message: usually one; a keyed message and all its pending edits."""
+
+    rows: list[PendingReply]
+    message: Outgoing
+
+
+class Sender:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], leases: Leases,
+                 adapters: dict[str, Adapter]) -> None:
+        self._sessions = sessions
+        self._leases = leases
+        self._adapters = adapters
+        self._shared = leases._shared
+        self._holders: dict[str, asyncio.Task[None]] = {}
+        self._drains: dict[tuple[str, str], asyncio.Task[None]] = {}
+        self._kicked: dict[tuple[str, str], bool] = {}
+        self._scan: dict[str, asyncio.Event] = {}
+        self._turn: dict[tuple[str, str], str] = {}
+        self._waiters: dict[tuple[str, str], list[tuple[str, asyncio.Future[None]]]] = {}
+        self._message_ids: dict[tuple[str, str, str], str] = {}
+        self.sent = 0
+
+    # --- lifecycle ---------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        for platform in self._adapters:
+            self._scan[platform] = asyncio.Event()
+            body = self._serve_factory(platform)
+            self._holders[platform] = asyncio.create_task(
+                self._leases.run_while_held(f"send:{platform}", body), name=f"sender-{platform}")
+
+    async def stop(self, within: float = 5.0) -> None:
+        """Let the chats being drained finish for ``within`` seconds; what is left stays in the store."""
+        if self._drains:
+            await asyncio.wait(list(self._drains.values()), timeout=within)
+        for task in [*self._holders.values(), *self._drains.values()]:
+            task.cancel()
+        for task in [*self._holders.values(), *self._drains.values()]:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._holders.clear()
+        self._drains.clear()
+
+    def holds(self, platform: str) -> bool:
+        return f"send:{platform}" in self._leases.held
+
+    # --- notifications -----------------------------------------------------------------------------
+
+    def kick(self, chat: ChatRef) -> None:
+        """Rows for ``chat`` were committed: drain them now if this worker sends for its network."""
+        if not self.holds(chat.platform):
+            return
+        key = chat.key
+        self._kicked[key] = True
+        if key not in self._drains:
+            self._drains[key] = asyncio.create_task(self._drain(*key), name=f"send-{key[0]}-{key[1]}")
+
+    async def wait_sent(self, chat: ChatRef, origin: str, within: float = 30.0) -> None:
+        """Return once every row of ``origin`` for ``chat`` left (or ``within`` seconds passed): sent by
+        this worker, or by whichever holds the send lease (polled from the store)."""
+        if not self.holds(chat.platform):
+            deadline = asyncio.get_running_loop().time() + within
+            while asyncio.get_running_loop().time() < deadline:
+                try:
+                    async with self._sessions() as session:
+                        left = await session.scalar(select(PendingReply.id).where(
+                            PendingReply.platform == chat.platform, PendingReply.chat_id == chat.chat_id,
+                            PendingReply.origin == origin).limit(1))
+                except Exception:
+                    return
+                if left is None:
+                    return
+                if self.holds(chat.platform):
+                    break
+                await asyncio.sleep(0.05)
+            else:
+                return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.setdefault(chat.key, []).append((origin, future))
+        self.kick(chat)
+        drain = self._drains.get(chat.key)
+        await asyncio.wait({future} if drain is None else {future, drain}, timeout=within)
+
+    # --- draining ----------------------------------------------------------------------------------
+
+    def _serve_factory(self, platform: str):  # type: ignore[no-untyped-def]
+        async def serve() -> None:
+            while True:
+                try:
+                    async with self._sessions() as session:
+                        chats = (await session.execute(
+                            select(PendingReply.chat_id).where(PendingReply.platform == platform).distinct()
+                        )).scalars().all()
+                    for chat_id in chats:
+                        self.kick(ChatRef(platform, chat_id))
+                except Exception as exc:
+                    log.warning("sender %s: store unavailable (%s)", platform, exc)
+                event = self._scan[platform]
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(event.wait(), SCAN_SHARED if self._shared else SCAN_ALONE)
+                event.clear()
+
+        return serve
+
+    async def _drain(self, platform: str, chat_id: str) -> None:
+        key = (platform, chat_id)
+        failures = 0
+        try:
+            while True:
+                self._kicked[key] = False
+                try:
+                    async with self._sessions() as session:
+                        rows = list(await session.scalars(
+                            select(PendingReply)
+                            .where(PendingReply.platform == platform, PendingReply.chat_id == chat_id)
+                            .order_by(PendingReply.id)
+                        ))
+                except Exception as exc:
+                    log.warning("sender: store unavailable (%s); chat %s waits", exc, chat_id)
+                    await asyncio.sleep(1.0)
+                    continue
+                self._release_waiters(key, {row.origin for row in rows})
+                if not rows:
+                    if self._kicked[key]:
+                        continue
+                    return
+                group = self._next_group(key, rows)
+                try:
+                    message_id = await self._send(group)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    failures += 1
+                    if failures < MAX_FAILURES:
+                        log.exception("sender: sending to %s:%s failed; retrying", platform, chat_id)
+                        await asyncio.sleep(min(30.0, 0.5 * 2 ** failures))
+                        continue
+                    log.error("sender: giving up on a message to %s:%s after %d tries", platform, chat_id,
+                              failures)
+                    message_id = None
+                failures = 0
+                await self._forget(group, message_id)
+        finally:
+            if self._drains.get(key) is asyncio.current_task():
+                del self._drains[key]
+
+    def _release_waiters(self, key: tuple[str, str], pending: set[str]) -> None:
+        waiters = self._waiters.get(key)
+        if not waiters:
+            return
+        keep = []
+        for origin, future in waiters:
+            if origin in pending:
+                keep.append((origin, future))
+            elif not future.done():
+                future.set_result(None)
+        if keep:
+            self._waiters[key] = keep
+        else:
+            del self._waiters[key]
+
+    def _next_group(self, key: tuple[str, str], rows: list[PendingReply]) -> _Group:
+        """The next lane after the one served last, its oldest row, and every version of that row's
+        keyed message."""
+        lanes = list(dict.fromkeys(row.lane for row in rows))
+        last = self._turn.get(key)
+        lane = lanes[(lanes.index(last) + 1) % len(lanes)] if last in lanes else lanes[0]
+        self._turn[key] = lane
+        head = next(row for row in rows if row.lane == lane)
+        message = codec.decode(head.message)
+        message_key = message.key if isinstance(message, Reply | Edit) else None
+        if message_key is None:
+            return _Group([head], message)
+        versions = [row for row in rows if row.message.get("key") == message_key
+                    and row.message.get("type") in ("reply", "edit")]
+        first, newest = codec.decode(versions[0].message), codec.decode(versions[-1].message)
+        assert isinstance(newest, Reply | Edit)
+        if isinstance(first, Reply):  # not shown yet: show it once, as it is now
+            merged: Outgoing = Reply(newest.text, newest.buttons, message_key, newest.poll)
+        else:
+            merged = Edit(message_key, newest.text, newest.buttons, poll=newest.poll)
+        return _Group(versions, merged)
+
+    async def _send(self, group: _Group) -> str | None:
+        head = group.rows[0]
+        adapter = self._adapters[head.platform]
+        chat = ChatRef(head.platform, head.chat_id, head.thread_id, head.chat_title, head.is_private)
+        message = group.message
+        token = _delivery.set(f"{head.origin}/{head.position}")
+        try:
+            if isinstance(message, Edit):
+                if not adapter.capabilities.edits:
+                    return None
+                message_id = await self._message_id(chat, message.key)
+                if message_id is None:
+                    return None  # its message was never shown (or is gone): nothing to edit
+                return await adapter.send(chat, replace(message, message_id=message_id))
+            return await adapter.send(chat, message)
+        finally:
+            _delivery.reset(token)
+
+    async def _forget(self, group: _Group, message_id: str | None) -> None:
+        """Delete the sent rows, and remember a keyed message's id, in one transaction."""
+        head = group.rows[0]
+        key = group.message.key if isinstance(group.message, Reply) else None
+        while True:
+            try:
+                async with self._sessions.begin() as session:
+                    if key is not None and message_id is not None:
+                        statement = insert(session, SentMessage).values(
+                            platform=head.platform, chat_id=head.chat_id, key=key, message_id=message_id)
+                        await session.execute(statement.on_conflict_do_update(
+                            index_elements=[SentMessage.platform, SentMessage.chat_id, SentMessage.key],
+                            set_={"message_id": message_id}))
+                    await session.execute(
+                        delete(PendingReply).where(PendingReply.id.in_([row.id for row in group.rows])))
+                break
+            except Exception as exc:  # sent but not forgotten: keep trying, or it would be sent again
+                log.warning("sender: could not mark a sent message (%s); retrying", exc)
+                await asyncio.sleep(1.0)
+        self.sent += 1
+        if key is not None and message_id is not None:
+            self._cache(head.platform, head.chat_id, key, message_id)
+
+    def _cache(self, platform: str, chat_id: str, key: str, message_id: str) -> None:
+        if len(self._message_ids) >= MESSAGE_ID_CACHE:
+            self._message_ids.pop(next(iter(self._message_ids)))
+        self._message_ids[(platform, chat_id, key)] = message_id
+
+    async def _message_id(self, chat: ChatRef, key: str) -> str | None:
+        cache_key = (chat.platform, chat.chat_id, key)
+        if (cached := self._message_ids.get(cache_key)) is not None:
+            return cached
+        async with self._sessions() as session:
+            row = await session.get(SentMessage, cache_key)
+        if row is not None:
+            self._cache(chat.platform, chat.chat_id, key, row.message_id)
+        return None if row is None else row.message_id

@@ -33,6 +33,8 @@ run: install
 
 test: install-test
 	$(BIN)/ruff check .
+	$(BIN)/mypy --strict bot storage
+	$(BIN)/mypy interlinkers adapters
 	$(BIN)/python -m pytest
 
 ## Benchmarks (not tests): figures to compare, printed to the terminal.
@@ -43,6 +45,8 @@ bench: install-test
 
 lint: install-test
 	$(BIN)/ruff check .
+	$(BIN)/mypy --strict bot storage
+	$(BIN)/mypy interlinkers adapters
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

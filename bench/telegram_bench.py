@@ -170,12 +170,13 @@ async def ours_broadcast(args: argparse.Namespace) -> tuple[float, float, int]:
             server.private_chat(user)
         adapter = await _our_sender(server, args.global_rate)
         started = time.perf_counter()
-        for i in range(args.messages):
-            user = users[i % args.chats]
-            await adapter.send(ChatRef("telegram", str(user.id), is_private=True), Reply(f"Notice {i}"))
-        await adapter.outbox.flush(args.messages)
+        await asyncio.gather(*(  # send returns once Telegram accepted the message: all at once
+            adapter.send(ChatRef("telegram", str(users[i % args.chats].id), is_private=True), Reply(f"Notice {i}"))
+            for i in range(args.messages)
+        ))
+        await adapter.queue.flush(args.messages)
         elapsed = time.perf_counter() - started
-        await adapter.outbox.close()
+        await adapter.queue.close()
         await adapter.bot.shutdown()
         delivered = sum(1 for s in server.sent if s.method == "sendMessage")
         rate = delivered / elapsed
@@ -225,7 +226,7 @@ async def ours_throttled(args: argparse.Namespace) -> float:
             return await adapter.send(ChatRef("telegram", str(chat_id), is_private=True), Reply("Hello", key="k"))
 
         delay = await _throttled_delay(server, others, send, stormy, args.retry_after)
-        await adapter.outbox.close()
+        await adapter.queue.close()
         await adapter.bot.shutdown()
         return delay
 

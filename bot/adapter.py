@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import abc
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.events import ChatRef, Outgoing, Update, UserRef
 from bot.roles import Role
@@ -70,7 +70,7 @@ class CoreAPI(Protocol):
         """(command, help) for every command a member may use, in ``locale``: for a network's menu."""
         ...
 
-    async def hold(self, lease: str, body: Callable[[], Awaitable[None]]) -> None:
+    async def hold(self, lease: str, body: Callable[[], Coroutine[Any, Any, None]]) -> None:
         """Run ``body`` whenever this worker holds ``lease`` (one worker at a time, taken over within
         seconds when its holder dies): for what is single by nature, like long polling or a sync loop."""
         ...

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import IO, Any
@@ -153,12 +153,13 @@ class App:
 
     def register_interlinkers(self) -> None:
         """Make every Interlinker's commands known, without starting anything (the CLI's replays)."""
-        for cls in [CoreCommands, *self.interlinker_classes()]:
+        classes: list[type[Interlinker]] = [CoreCommands, *self.interlinker_classes()]
+        for cls in classes:
             instance = cls(self.services)
             self.services.interlinkers[cls.name] = instance
             self.dispatcher.register(instance)
 
-    async def hold(self, lease: str, body: Callable[[], Awaitable[None]]) -> None:
+    async def hold(self, lease: str, body: Callable[[], Coroutine[Any, Any, None]]) -> None:
         """Run ``body`` while this worker holds ``lease`` (see ``storage.leases``)."""
         await self.leases.run_while_held(lease, body)
 

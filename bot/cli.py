@@ -10,6 +10,7 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from bot.adapter import Adapter
 from bot.app import App, configured_adapters
@@ -51,7 +52,7 @@ async def _serve(settings: Settings, adapters: list[Adapter], http: bool) -> Non
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
     await app.start()
-    waiters = [asyncio.ensure_future(stop.wait())]
+    waiters: list[asyncio.Future[Any]] = [asyncio.ensure_future(stop.wait())]
     if adapters:
         waiters.append(asyncio.ensure_future(asyncio.gather(*(a.wait_closed() for a in adapters))))
     try:

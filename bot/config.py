@@ -7,6 +7,7 @@ prefix in the environment (``INTERLINK_HTTP_PORT``). Adapters read their own key
 
 from __future__ import annotations
 
+import builtins
 import os
 import secrets
 import tomllib
@@ -45,7 +46,7 @@ class ConfigSource:
         value = self.raw(key)
         return default if value is None else str(value)
 
-    def int(self, key: str, default: int, minimum: int | None = None, maximum: int | None = None) -> int:
+    def int(self, key: builtins.str, default: int, minimum: int | None = None, maximum: int | None = None) -> int:
         value = self.raw(key)
         if value is None:
             return default
@@ -57,7 +58,7 @@ class ConfigSource:
             raise ConfigError(f"{self.env_name(key)} must be between {minimum} and {maximum} (got {number})")
         return number
 
-    def float(self, key: str, default: float, minimum: float = 0.0) -> float:
+    def float(self, key: builtins.str, default: float, minimum: float = 0.0) -> float:
         value = self.raw(key)
         if value is None:
             return default
@@ -69,7 +70,7 @@ class ConfigSource:
             raise ConfigError(f"{self.env_name(key)} must be at least {minimum} (got {number})")
         return number
 
-    def list(self, key: str) -> tuple[str, ...]:
+    def list(self, key: builtins.str) -> tuple[builtins.str, ...]:
         value = self.raw(key)
         if value is None:
             return ()

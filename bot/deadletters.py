@@ -15,6 +15,7 @@ from bot import codec
 from bot.dispatcher import Dispatcher
 from bot.jobs import retry_dead_job
 from storage.models import DeadLetter
+from storage.sql import affected
 
 
 @dataclass(frozen=True)
@@ -46,10 +47,9 @@ async def replay(sessions: async_sessionmaker[AsyncSession], dispatcher: Dispatc
         kind, payload = row.kind, dict(row.payload)
     if kind == "job":
         async with sessions.begin() as session:
-            result = await session.execute(delete(DeadLetter).where(DeadLetter.id == letter_id))
-            if not result.rowcount:
+            if not affected(await session.execute(delete(DeadLetter).where(DeadLetter.id == letter_id))):
                 return False
             await retry_dead_job(session, payload)
         return True
-    result = await dispatcher.handle(codec.decode_update(payload), replay_of=letter_id)
-    return not result.duplicate
+    handled = await dispatcher.handle(codec.decode_update(payload), replay_of=letter_id)
+    return not handled.duplicate

@@ -34,7 +34,7 @@ from bot.interlinker import CommandSpec, Interlinker
 from bot.jobs import chat_lock
 from bot.roles import Role
 from storage.models import ChatLink, DeadLetter, Initiative, Membership, ProcessedUpdate, User, utcday
-from storage.sql import insert, lock_for_transaction
+from storage.sql import affected, insert, lock_for_transaction
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -186,16 +186,14 @@ class Dispatcher:
         update = scope.update
         await lock_for_transaction(session, chat_lock(update.chat.platform, update.chat.chat_id))
         if scope.replay_of is not None:
-            result = await session.execute(delete(DeadLetter).where(DeadLetter.id == scope.replay_of))
-            return bool(result.rowcount)
+            return bool(affected(await session.execute(delete(DeadLetter).where(DeadLetter.id == scope.replay_of))))
         return await self._mark_processed(session, update)
 
     @staticmethod
     async def _mark_processed(session: AsyncSession, update: Update) -> bool:
         statement = insert(session, ProcessedUpdate).values(platform=update.chat.platform,
                                                             update_id=update.update_id)
-        result = await session.execute(statement.on_conflict_do_nothing())
-        return bool(result.rowcount)
+        return bool(affected(await session.execute(statement.on_conflict_do_nothing())))
 
     async def _identity(self, scope: Scope, call_next: Next) -> None:
         """Who speaks, in which initiative, with which role: two queries on the hot path."""

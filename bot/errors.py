@@ -14,3 +14,8 @@ class PermissionDenied(UserError):
 
 class StoreUnavailable(RuntimeError):
     """The database could not be reached; the update was not processed and may be retried."""
+
+
+class Undeliverable(RuntimeError):
+    """The network refused a message for good (the chat blocked the bot, the message is malformed):
+    sending it again would not help, so the sender drops it."""

@@ -12,17 +12,26 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Concatenate, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.roles import Role
 
 if TYPE_CHECKING:
+    from bot.context import Context
     from bot.services import Services
 
 ENTRY_POINT_GROUP = "interlink.interlinkers"
-F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
+# What each decorator accepts: the first parameter is the Interlinker (``self``), the second the Context.
+CommandHandler = Callable[[Any, "Context", str], Awaitable[None]]
+ButtonHandler = Callable[Concatenate[Any, "Context", ...], Awaitable[None]]
+DialogHandler = Callable[[Any, "Context", str, str, dict[str, Any]], Awaitable[None]]
+JobHandler = Callable[Concatenate[Any, "Context", ...], Awaitable[None]]
+C = TypeVar("C", bound=CommandHandler)
+B = TypeVar("B", bound=ButtonHandler)
+D = TypeVar("D", bound=DialogHandler)
+J = TypeVar("J", bound=JobHandler)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,42 +61,42 @@ class CommandSpec:
 
 def command(
     name: str, *, help: str, usage: str = "", role: Role = Role.MEMBER, aliases: tuple[str, ...] = ()
-) -> Callable[[F], F]:
+) -> Callable[[C], C]:
     """Declare ``/name``. The core checks ``role`` before the handler runs; ``help`` and ``usage`` are
     ``N_``-marked strings shown by /help in the user's language. Handler: ``(self, ctx, args: str)``."""
 
-    def mark(fn: F) -> F:
+    def mark(fn: C) -> C:
         fn.__interlink_command__ = CommandSpec(name, help, usage, role, fn.__name__, aliases=aliases)  # type: ignore[attr-defined]
         return fn
 
     return mark
 
 
-def button(kind: str) -> Callable[[F], F]:
+def button(kind: str) -> Callable[[B], B]:
     """Handle a pressed button whose signed payload names ``kind``. Handler: ``(self, ctx, *args: str)``."""
 
-    def mark(fn: F) -> F:
+    def mark(fn: B) -> B:
         fn.__interlink_button__ = kind  # type: ignore[attr-defined]
         return fn
 
     return mark
 
 
-def dialog(name: str) -> Callable[[F], F]:
+def dialog(name: str) -> Callable[[D], D]:
     """Handle the next message of a user inside dialog ``name``. Handler: ``(self, ctx, text, step, data)``."""
 
-    def mark(fn: F) -> F:
+    def mark(fn: D) -> D:
         fn.__interlink_dialog__ = name  # type: ignore[attr-defined]
         return fn
 
     return mark
 
 
-def job(name: str) -> Callable[[F], F]:
+def job(name: str) -> Callable[[J], J]:
     """A scheduled job, run in a fresh transaction. Handler: ``(self, ctx, **params)``; params must be
     plain JSON-able values, because jobs are persisted and survive restarts."""
 
-    def mark(fn: F) -> F:
+    def mark(fn: J) -> J:
         fn.__interlink_job__ = name  # type: ignore[attr-defined]
         return fn
 

@@ -21,6 +21,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.backoff import Backoff
 from storage.models import DeadLetter, Job
 from storage.sql import insert, lock_for_transaction
 
@@ -84,7 +85,7 @@ class JobQueue:
             self._task = None
 
     async def _loop(self) -> None:
-        backoff = 0.5
+        backoff = Backoff()
         while True:
             timeout = self._interval
             try:
@@ -93,10 +94,10 @@ class JobQueue:
                     next_at = await session.scalar(select(func.min(Job.run_at)))
                 if next_at is not None:
                     timeout = min(timeout, max(0.0, (next_at - datetime.now(UTC)).total_seconds()))
-                backoff = 0.5
+                backoff.reset()
             except Exception as exc:
-                log.warning("jobs: store unavailable (%s); retrying in %.1fs", exc, backoff)
-                timeout, backoff = backoff, min(backoff * 2, 30.0)
+                timeout = backoff.next()
+                log.warning("jobs: store unavailable (%s); retrying in %.1fs", exc, timeout)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)
             self._wake.clear()

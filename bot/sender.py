@@ -29,6 +29,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import codec
 from bot.adapter import _delivery
+from bot.backoff import Backoff
+from bot.errors import Undeliverable
 from bot.events import ChatRef, Edit, Notice, Outgoing, Reply
 from storage.leases import Leases
 from storage.models import PendingReply, SentMessage
@@ -173,6 +175,7 @@ class Sender:
     async def _drain(self, platform: str, chat_id: str) -> None:
         key = (platform, chat_id)
         failures = 0
+        backoff = Backoff()
         try:
             while True:
                 self._kicked[key] = False
@@ -185,7 +188,7 @@ class Sender:
                         ))
                 except Exception as exc:
                     log.warning("sender: store unavailable (%s); chat %s waits", exc, chat_id)
-                    await asyncio.sleep(1.0)
+                    await backoff.sleep()
                     continue
                 self._release_waiters(key, {row.origin for row in rows})
                 if not rows:
@@ -195,18 +198,20 @@ class Sender:
                 group = self._next_group(key, rows)
                 try:
                     message_id = await self._send(group)
-                except asyncio.CancelledError:
-                    raise
+                except Undeliverable as exc:
+                    log.warning("sender: %s:%s refused a message for good: %s", platform, chat_id, exc)
+                    message_id = None
                 except Exception:
                     failures += 1
                     if failures < MAX_FAILURES:
                         log.exception("sender: sending to %s:%s failed; retrying", platform, chat_id)
-                        await asyncio.sleep(min(30.0, 0.5 * 2 ** failures))
+                        await backoff.sleep()
                         continue
                     log.error("sender: giving up on a message to %s:%s after %d tries", platform, chat_id,
                               failures)
                     message_id = None
                 failures = 0
+                backoff.reset()
                 await self._forget(group, message_id)
         finally:
             if self._drains.get(key) is asyncio.current_task():
@@ -271,6 +276,7 @@ class Sender:
         """Delete the sent rows, and remember a keyed message's id, in one transaction."""
         head = group.rows[0]
         key = group.message.key if isinstance(group.message, Reply) else None
+        retry = Backoff(cap=5.0)
         while True:
             try:
                 async with self._sessions.begin() as session:
@@ -285,7 +291,7 @@ class Sender:
                 break
             except Exception as exc:  # sent but not forgotten: keep trying, or it would be sent again
                 log.warning("sender: could not mark a sent message (%s); retrying", exc)
-                await asyncio.sleep(1.0)
+                await retry.sleep()
         self.sent += 1
         if key is not None and message_id is not None:
             self._cache(head.platform, head.chat_id, key, message_id)

@@ -14,9 +14,9 @@ import contextlib
 import fcntl
 import logging
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -72,7 +72,7 @@ class Leases:
         await connection.close()
         return None
 
-    async def run_while_held(self, name: str, body: Callable[[], Awaitable[None]]) -> None:
+    async def run_while_held(self, name: str, body: Callable[[], Coroutine[Any, Any, None]]) -> None:
         """Run ``body`` whenever this process holds lease ``name``; forever, until cancelled. A body
         that ends by itself ends the loop (and the lease)."""
         if not self._shared:

@@ -15,9 +15,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.models import Initiative, OutboxItem, Outcome, PAOutcome
+from storage.sql import is_postgres
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF = 300.0
@@ -38,8 +39,8 @@ def outcome_document(outcome: Outcome, initiative: Initiative) -> dict[str, Any]
 class OutboxWorker:
     def __init__(
         self,
-        sessions: async_sessionmaker,
-        pa_sessions: async_sessionmaker,
+        sessions: async_sessionmaker[AsyncSession],
+        pa_sessions: async_sessionmaker[AsyncSession],
         interval: float = 5.0,
         prepare: Callable[[], Awaitable[None]] | None = None,
     ):
@@ -88,7 +89,7 @@ class OutboxWorker:
                 .order_by(OutboxItem.id)
                 .limit(100)
             )
-            if session.bind.dialect.name == "postgresql":
+            if is_postgres(session):
                 query = query.with_for_update(skip_locked=True, of=OutboxItem)
             for item, outcome, initiative in (await session.execute(query)).all():
                 try:
@@ -124,7 +125,9 @@ class OutboxWorker:
             )
 
 
-async def read_outcomes(pa_sessions: async_sessionmaker, initiative: str | None = None) -> list[dict[str, Any]]:
+async def read_outcomes(
+    pa_sessions: async_sessionmaker[AsyncSession], initiative: str | None = None
+) -> list[dict[str, Any]]:
     """Outcomes as PA officers see them, oldest first."""
     async with pa_sessions() as pa:
         query = select(PAOutcome).order_by(PAOutcome.decided_at, PAOutcome.uid)

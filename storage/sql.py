@@ -8,9 +8,9 @@ serialised across workers by a transaction-scoped advisory lock.
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import CursorResult, Result, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,7 +19,14 @@ from storage.models import Counter
 
 
 def is_postgres(session: AsyncSession) -> bool:
-    return session.bind.dialect.name == "postgresql"
+    bind = session.bind
+    assert bind is not None, "sessions are bound to an engine"
+    return bind.dialect.name == "postgresql"
+
+
+def affected(result: Result[Any]) -> int:
+    """How many rows an INSERT, UPDATE or DELETE touched."""
+    return cast(CursorResult[Any], result).rowcount
 
 
 def insert(session: AsyncSession, model: Any) -> Any:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import delete, select
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.models import AdapterStateRow
 from storage.sql import insert
@@ -12,7 +12,7 @@ from storage.sql import insert
 class AdapterState:
     """``get``/``set`` for adapters; each call is its own short transaction."""
 
-    def __init__(self, sessions: async_sessionmaker) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
 
     async def get(self, platform: str, key: str) -> str | None:

@@ -6,7 +6,7 @@ import logging
 
 from aiohttp import web
 from sqlalchemy import func, select, text
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
 from storage.models import DeadLetter
@@ -41,8 +41,8 @@ async def outcomes(request: web.Request) -> web.Response:
 
 
 class HttpServer:
-    def __init__(self, settings: Settings, app: web.Application, pa_sessions: async_sessionmaker,
-                 sessions: async_sessionmaker) -> None:
+    def __init__(self, settings: Settings, app: web.Application, pa_sessions: async_sessionmaker[AsyncSession],
+                 sessions: async_sessionmaker[AsyncSession]) -> None:
         self.settings = settings
         self.app = app
         app[PA_SESSIONS] = pa_sessions

@@ -1,7 +1,8 @@
 """Matrix adapter (matrix-nio): rooms and DMs on any homeserver, encrypted rooms included."""
 
 try:
-    from adapters.matrix._adapter import MatrixAdapter, MatrixConfig
+    from adapters.matrix._adapter import MatrixAdapter
+    from adapters.matrix._config import MatrixConfig
 except ImportError as exc:  # pragma: no cover - depends on the installed extras
     if exc.name is None or not exc.name.startswith("nio"):
         raise

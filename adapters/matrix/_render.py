@@ -15,7 +15,6 @@ from bot.events import Button, PollSpec
 # Synapse rejects events whose JSON exceeds 65536 bytes. Encryption base64-encodes the content (×4/3) and
 # adds headers, so the content we build stays under this budget whether the room is encrypted or not.
 CONTENT_BUDGET = 40_000
-TRUNCATION_MARK = "…"
 
 POLL_START_TYPES = ("org.matrix.msc3381.poll.start", "m.poll.start")
 POLL_RESPONSE_TYPES = ("org.matrix.msc3381.poll.response", "m.poll.response")
@@ -56,49 +55,6 @@ def message_content(text: str, buttons: Sequence[Button] = (), hint: str = "") -
 
 def content_size(content: dict[str, Any]) -> int:
     return len(json.dumps(content, ensure_ascii=False).encode())
-
-
-def split_text(text: str, fits: Any) -> list[str]:
-    """Split ``text`` into pieces for which ``fits(piece)`` holds, at line breaks, else spaces, else
-    characters; a reader gets every word, in order, in as few messages as possible."""
-    if fits(text):
-        return [text]
-    pieces: list[str] = []
-    rest = text
-    while rest:
-        if fits(rest):
-            pieces.append(rest)
-            break
-        low, high = 1, len(rest)
-        while low < high:  # longest prefix that fits
-            mid = (low + high + 1) // 2
-            if fits(rest[:mid]):
-                low = mid
-            else:
-                high = mid - 1
-        cut = low
-        for separator in ("\n", " "):
-            at = rest.rfind(separator, 0, cut)
-            if at > cut // 2:
-                cut = at + 1
-                break
-        pieces.append(rest[:cut].rstrip("\n"))
-        rest = rest[cut:]
-    return pieces
-
-
-def shorten(text: str, fits: Any) -> str:
-    """The longest prefix of ``text`` that fits, marked as shortened (for edits, which cannot split)."""
-    if fits(text):
-        return text
-    low, high = 0, len(text)
-    while low < high:
-        mid = (low + high + 1) // 2
-        if fits(text[:mid] + TRUNCATION_MARK):
-            low = mid
-        else:
-            high = mid - 1
-    return text[:low] + TRUNCATION_MARK
 
 
 def edit_content(event_id: str, new: dict[str, Any]) -> dict[str, Any]:

@@ -2,6 +2,6 @@
 
 from adapters.telegram._adapter import TelegramAdapter
 from adapters.telegram._config import TelegramConfig
-from adapters.telegram._outbox import Outbox, RateLimits
+from adapters.telegram._send_queue import RateLimits, SendQueue
 
-__all__ = ["Outbox", "RateLimits", "TelegramAdapter", "TelegramConfig"]
+__all__ = ["RateLimits", "SendQueue", "TelegramAdapter", "TelegramConfig"]

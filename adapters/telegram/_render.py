@@ -8,6 +8,8 @@ import logging
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.events import Button
+from bot.text import shorten, within
+from bot.text import split_text as text_split
 
 log = logging.getLogger(__name__)
 
@@ -22,28 +24,13 @@ def escape(text: str) -> str:
 
 
 def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
-    """Cut plain text into pieces of at most ``limit`` characters: at a line break when there is one in
-    the second half of the piece, else at a space, else hard (a single enormous word)."""
-    pieces: list[str] = []
-    rest = text
-    while len(rest) > limit:
-        cut = rest.rfind("\n", limit // 2, limit + 1)
-        if cut < 0:
-            cut = rest.rfind(" ", limit // 2, limit + 1)
-        if cut < 0:
-            pieces.append(rest[:limit])
-            rest = rest[limit:]
-            continue
-        pieces.append(rest[:cut])
-        rest = rest[cut + 1 :]
-    if rest.strip() or not pieces:
-        pieces.append(rest)
-    return pieces
+    """Plain text in pieces of at most ``limit`` characters (the core's one splitter)."""
+    return text_split(text, within(limit))
 
 
 def truncate(text: str, limit: int) -> str:
-    """For edits and captions, which cannot be split into several messages."""
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """For edits, captions and pop-ups, which cannot be split into several messages."""
+    return shorten(text, within(limit))
 
 
 def keyboard(buttons: tuple[Button, ...]) -> InlineKeyboardMarkup | None:

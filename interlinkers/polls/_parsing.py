@@ -91,7 +91,8 @@ def parse_deadline(text: str, tz: ZoneInfo, now: datetime | None = None) -> date
     absolute = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})[ T](\d{1,2})[:.](\d{2})", words)
     if absolute:
         try:
-            local = datetime(*(int(g) for g in absolute.groups()), tzinfo=tz)  # type: ignore[misc]
+            year, month, day, hour, minute = (int(g) for g in absolute.groups())
+            local = datetime(year, month, day, hour, minute, tzinfo=tz)
         except ValueError:
             local = None
         if local is not None:

@@ -26,11 +26,13 @@ async def test_sends_within_enforced_limits_never_trigger_429(tmp_path: Path) ->
         group = api.group(-100800, "Busy group", users)
         chats = [ChatRef("telegram", str(api.private_chat(u).id), is_private=True) for u in users]
         chats.append(ChatRef("telegram", str(group.id)))
-        for n in range(6):
-            for chat in chats:
+        async def six(chat: ChatRef) -> None:  # each chat in order, all chats at once (as the core's sender)
+            for n in range(6):
                 await adapter.send(chat, Reply(f"message {n}"))
-        assert await adapter.outbox.flush(30)
-        await adapter.outbox.close()
+
+        await asyncio.gather(*(six(chat) for chat in chats))
+        assert await adapter.queue.flush(30)
+        await adapter.queue.close()
         await adapter.bot.shutdown()
         assert api.throttled == []
         assert len(api.sent) == 6 * len(chats), "every message delivered"
@@ -86,7 +88,7 @@ async def test_edit_without_known_message_becomes_a_new_message(api: FakeBotAPI,
         await harness.adapter.send(ref, Edit("k", "Tally: 1", message_id=message_id))
         await harness.adapter.send(ref, Edit("k", "Tally: 1", message_id=message_id))  # not modified: fine
         await harness.adapter.send(ref, Edit("gone", "Fresh", message_id=None))
-        await asyncio.wait_for(harness.adapter.outbox.flush(5), 6)
+        await asyncio.wait_for(harness.adapter.queue.flush(5), 6)
         assert api.current(chat.id, int(message_id))["text"] == "Tally: 1"
         assert api.sent_to(chat.id)[-1].text == "Fresh"
 

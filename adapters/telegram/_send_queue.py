@@ -1,10 +1,12 @@
-"""Outgoing rate control: one FIFO queue per chat, Telegram's three limits, 429s that pause one chat only.
+"""The Telegram send queue and rate budget: one FIFO queue per chat, Telegram's three limits, 429s that
+pause one chat only. (Not the PA outbox: that one is ``storage/outbox.py``.)
 
 PTB's ``AIORateLimiter`` pauses every chat when one chat gets a 429 and by default does not retry, so a
 busy group can silence a whole deployment and lose messages. Here each chat has its own queue and worker:
 a 429 makes that worker sleep ``retry_after`` and try the same message again, while the other workers keep
-sending; nothing is dropped for being throttled. Pending edits of one message are coalesced into the last
-one, so a poll voted on 50 times in a second costs one edit, not 50.
+sending; nothing is dropped for being throttled. Edits of one message are coalesced before they get here,
+by the core's sender (a poll voted on 50 times in a second costs one edit, not 50). Only the worker
+holding the send lease sends, so these windows are the limits of all workers together.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+
+from bot.backoff import Backoff
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +86,6 @@ class Job:
     call: Call
     kwargs: dict[str, Any]
     method: str = ""
-    edit_of: int | None = None
     fallback: dict[str, Any] | None = None
     future: asyncio.Future[Any] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
     in_flight: bool = False
@@ -104,7 +107,7 @@ def _bad_entities(exc: BadRequest) -> bool:
     return "can't parse entities" in exc.message.lower()
 
 
-class Outbox:
+class SendQueue:
     """Per-chat queues drained by per-chat workers under per-chat, per-group and global windows."""
 
     def __init__(self, limits: RateLimits) -> None:
@@ -120,13 +123,8 @@ class Outbox:
         self.retries_after_429 = 0
 
     def submit(self, chat_id: int, job: Job) -> asyncio.Future[Any]:
-        """Queue ``job``; a pending, not yet sent edit of the same message is replaced instead."""
+        """Queue ``job``; its future resolves with Telegram's answer, or fails with its refusal."""
         queue = self._queues.setdefault(chat_id, deque())
-        if job.edit_of is not None:
-            for queued in queue:
-                if queued.edit_of == job.edit_of and not queued.in_flight:
-                    queued.kwargs, queued.fallback = job.kwargs, job.fallback
-                    return queued.future
         queue.append(job)
         self._idle.clear()
         if chat_id not in self._workers:
@@ -186,7 +184,7 @@ class Outbox:
 
     async def _drain(self, chat_id: int) -> None:
         queue = self._queues[chat_id]
-        backoff = 0.5
+        backoff = Backoff(cap=_MAX_BACKOFF)
         try:
             while queue:
                 job = queue[0]
@@ -223,11 +221,11 @@ class Outbox:
                     continue
                 except (TimedOut, NetworkError) as exc:
                     job.in_flight = False
-                    log.warning("telegram: sending to %s failed (%s); retrying in %.1fs", chat_id, exc, backoff)
-                    await asyncio.sleep(backoff)
-                    backoff = min(backoff * 2, _MAX_BACKOFF)
+                    delay = backoff.next()
+                    log.warning("telegram: sending to %s failed (%s); retrying in %.1fs", chat_id, exc, delay)
+                    await asyncio.sleep(delay)
                     continue
-                backoff = 0.5
+                backoff.reset()
                 self._finish(queue, job, result=result)
         finally:
             if self._workers.get(chat_id) is asyncio.current_task():

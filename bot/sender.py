@@ -149,7 +149,8 @@ class Sender:
         self._waiters.setdefault(chat.key, []).append((origin, future))
         self.kick(chat)
         drain = self._drains.get(chat.key)
-        await asyncio.wait({future} if drain is None else {future, drain}, timeout=within)
+        await asyncio.wait({future} if drain is None else {future, drain}, timeout=within,
+                           return_when=asyncio.FIRST_COMPLETED)  # sent, or the drain ended (crashed)
 
     # --- draining ----------------------------------------------------------------------------------
 

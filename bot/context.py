@@ -164,7 +164,7 @@ class Context:
         self.session.add(OutboxItem(outcome_id=outcome.id))
 
         async def wake() -> None:
-            self.services.outbox.notify()
+            self.services.outbox.wake()
 
         self.after_commit.append(wake)
         return outcome

@@ -9,8 +9,6 @@ short poll notices rows other workers wrote. A job that keeps failing ends in th
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -22,6 +20,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.backoff import Backoff
+from storage.background import BackgroundLoop
 from storage.models import DeadLetter, Job
 from storage.sql import insert, lock_for_transaction
 
@@ -61,30 +60,18 @@ async def unschedule(session: AsyncSession, key: str) -> None:
     await session.execute(delete(Job).where(Job.key == key))
 
 
-class JobQueue:
+class JobQueue(BackgroundLoop):
+    name = "jobs"
+
     def __init__(self, sessions: async_sessionmaker[AsyncSession], runner: JobRunner,
                  interval: float = POLL_INTERVAL) -> None:
+        super().__init__()
         self._sessions = sessions
         self._runner = runner
         self._interval = interval
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
         self.ran = 0
 
-    def wake(self) -> None:
-        self._wake.set()
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._loop(), name="jobs")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def _loop(self) -> None:
+    async def _run(self) -> None:
         backoff = Backoff()
         while True:
             timeout = self._interval
@@ -98,9 +85,7 @@ class JobQueue:
             except Exception as exc:
                 timeout = backoff.next()
                 log.warning("jobs: store unavailable (%s); retrying in %.1fs", exc, timeout)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
-            self._wake.clear()
+            await self._pause(timeout)
 
     async def run_due(self) -> int:
         """Run every job due now; return how many ran here."""

@@ -7,7 +7,6 @@ marks them delivered. A PA database that is down means retries with backoff, nev
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
@@ -17,6 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from storage.background import BackgroundLoop
 from storage.models import Initiative, OutboxItem, Outcome, PAOutcome
 from storage.sql import is_postgres
 
@@ -36,7 +36,9 @@ def outcome_document(outcome: Outcome, initiative: Initiative) -> dict[str, Any]
     }
 
 
-class OutboxWorker:
+class OutboxWorker(BackgroundLoop):
+    name = "outbox"
+
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
@@ -44,25 +46,14 @@ class OutboxWorker:
         interval: float = 5.0,
         prepare: Callable[[], Awaitable[None]] | None = None,
     ):
+        super().__init__()
         self._sessions = sessions
         self._pa_sessions = pa_sessions
         self._interval = interval
         self._prepare = prepare
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-
-    def notify(self) -> None:
-        self._wake.set()
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="outbox")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await super().stop()
         with contextlib.suppress(Exception):
             await self.deliver_due()
 
@@ -72,9 +63,7 @@ class OutboxWorker:
                 await self.deliver_due()
             except Exception:
                 log.exception("outbox delivery failed; will retry")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._interval)
-            self._wake.clear()
+            await self._pause(self._interval)
 
     async def deliver_due(self) -> int:
         """Deliver every due item once; return how many reached the PA store."""

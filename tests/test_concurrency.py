@@ -5,10 +5,12 @@ runs on SQLite and on PostgreSQL; "several workers" are several ``App``s on one 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import sqlite3
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import aiohttp
 import pytest
@@ -108,6 +110,16 @@ async def _workers(settings: Settings, adapters: list[RecordingAdapter]) -> list
 
 async def _stop(apps: list[App]) -> None:
     for app in apps:
+        await app.stop()
+
+
+@contextlib.asynccontextmanager
+async def _running(settings: Settings, adapter: RecordingAdapter, **options: Any) -> AsyncIterator[App]:
+    app = App(settings, adapters=[adapter], http=False, **options)
+    await app.start()
+    try:
+        yield app
+    finally:
         await app.stop()
 
 
@@ -343,10 +355,7 @@ async def test_an_update_that_keeps_failing_is_a_dead_letter_and_can_be_replayed
 async def test_anonymous_ballots_carry_nothing_that_follows_the_voter(
     database_url: str, make_settings: Callable[..., Settings]
 ) -> None:
-    adapter = RecordingAdapter()
-    app = App(make_settings(database_url), adapters=[adapter], http=False)
-    await app.start()
-    try:
+    async with _running(make_settings(database_url), RecordingAdapter()) as app:
         await app.handle(_update(user("ann"), Command("poll", "Secret? | Yes | No | anonymous")))
         for i in range(6):
             await app.handle(_update(user(f"p{i}"), Command("vote", f"1 {1 + i % 2}")))
@@ -363,8 +372,6 @@ async def test_anonymous_ballots_carry_nothing_that_follows_the_voter(
         ids = [b.id for b in ballots]
         assert max(ids) - min(ids) > 1000, "ids are random, not the order in which people voted"
         assert all(t.hour == t.minute == t.second == 0 for t in joined + created), "joins kept to the day"
-    finally:
-        await app.stop()
 
 
 async def test_a_forged_press_is_answered_in_its_pop_up_only(
@@ -372,14 +379,10 @@ async def test_a_forged_press_is_answered_in_its_pop_up_only(
 ) -> None:
     """Defect 5 (core side): errors from a button are a Notice (an alert), never a group message."""
     adapter = RecordingAdapter()
-    app = App(make_settings(database_url), adapters=[adapter], http=False)
-    await app.start()
-    try:
+    async with _running(make_settings(database_url), adapter) as app:
         await app.handle(_update(user("ann"), Command("poll", "Bins? | Yes | No")))
         before = len(adapter.sent)
         await app.handle(_update(user("eve"), ButtonPress("1.polls.v.1.1~forged")))
         [(_chat, answer)] = adapter.sent[before:]
         assert isinstance(answer, Notice) and answer.alert
         assert answer.text == "This button is not valid any more. Send /help to start again."
-    finally:
-        await app.stop()

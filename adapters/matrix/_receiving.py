@@ -24,44 +24,21 @@ from nio import (
 )
 
 from adapters.matrix import _render as render
-from adapters.matrix._client import PLATFORM, SYNC_FILTER, SYNC_TIMEOUT_MS, Client
-from adapters.matrix._config import MatrixConfig
+from adapters.matrix._client import PLATFORM, SYNC_FILTER, SYNC_TIMEOUT_MS
 from adapters.matrix._sending import answering
-from bot.adapter import CoreAPI
+from adapters.matrix._state import MatrixState
 from bot.backoff import Backoff
-from bot.config import Settings
 from bot.events import ButtonPress, ChatRef, Command, Event, NativePollAnswer, Text, Update, UserRef
 
 log = logging.getLogger(__name__)
 
 
-class Receiving:
+class Receiving(MatrixState):
     """The receiving half of ``MatrixAdapter``."""
 
-    config: MatrixConfig
-    settings: Settings
-    _core: CoreAPI | None
-    _client: Client | None
-    _stopping: bool
-    _in_request: bool
-    _syncing: bool
-    _next_batch: str | None
-    _fresh_joins: set[str]
-    _creators: dict[str, str]
-    _options: dict[str, tuple[str, ...]]
-    _room_options: dict[str, str]
-    _polls: dict[str, str]
-    _poll_keys: dict[str, str]
-    _background: set[asyncio.Task[Any]]
-    synced: asyncio.Event
     if TYPE_CHECKING:  # provided by the other halves (a stub at run time would shadow them in the MRO)
         async def _crypto_housekeeping(self) -> None: ...
         async def _latest_options(self, room_id: str) -> str | None: ...
-
-    @property
-    def user_id(self) -> str:
-        assert self._client is not None
-        return str(self._client.user_id)
 
     async def _sync_while_held(self) -> None:
         self._syncing = True

@@ -15,10 +15,9 @@ from typing import Any
 from nio import RoomSendResponse, UploadResponse
 
 from adapters.matrix import _render as render
-from adapters.matrix._client import PLATFORM, Client
-from adapters.matrix._config import MatrixConfig
-from bot.adapter import CoreAPI, delivery_id
-from bot.config import Settings
+from adapters.matrix._client import PLATFORM
+from adapters.matrix._state import MatrixState
+from bot.adapter import delivery_id
 from bot.events import ChatRef, Edit, File, Notice, Outgoing, Reply
 from bot.i18n import _
 from bot.text import shorten, split_text
@@ -30,25 +29,8 @@ MAX_OPTIONS_REMEMBERED = 500
 answering: ContextVar[tuple[str, list[int]] | None] = ContextVar("matrix_answering", default=None)
 
 
-class Sending:
+class Sending(MatrixState):
     """The sending half of ``MatrixAdapter``."""
-
-    config: MatrixConfig
-    settings: Settings
-    _core: CoreAPI | None
-    _client: Client | None
-    _stopping: bool
-    _in_request: bool
-    _syncing: bool
-    _next_batch: str | None
-    _fresh_joins: set[str]
-    _creators: dict[str, str]
-    _options: dict[str, tuple[str, ...]]
-    _room_options: dict[str, str]
-    _polls: dict[str, str]
-    _poll_keys: dict[str, str]
-    _background: set[asyncio.Task[Any]]
-    synced: asyncio.Event
 
     async def send(self, chat: ChatRef, message: Outgoing) -> str | None:
         if isinstance(message, Reply):

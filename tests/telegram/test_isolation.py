@@ -10,9 +10,11 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from tests.botapi import FakeBotAPI
+from tests.botapi._server import Chat, User
 from tests.telegram.harness import button, environment, start_harness
 
 
@@ -41,22 +43,32 @@ async def test_forged_and_stale_presses_are_answered_in_the_pop_up_and_cost_the_
         assert answer["show_alert"] is True
 
 
+async def _while_another_chat_waits(api: FakeBotAPI, tmp_path: Path, slow: tuple[User, Chat, str],
+                                   fast: tuple[User, Chat, str], make_slow: Callable[[], None]) -> float:
+    """Make one chat slow, ask in it, then ask in another: how long the other waited for its answer
+    (and it must come before the slow one's)."""
+    (slow_user, slow_chat, slow_question), (fast_user, fast_chat, fast_question) = slow, fast
+    async with start_harness(api, tmp_path):
+        api.send_text(fast_user, fast_chat, "/start")
+        await api.wait_for(lambda: _first_text_at(api, fast_chat.id, "Hello") is not None)
+        make_slow()
+        api.send_text(slow_user, slow_chat, f"/poll {slow_question} | Yes | No")
+        await asyncio.sleep(0.3)  # the slow chat is waiting; someone writes in another chat
+        asked = time.monotonic()
+        api.send_text(fast_user, fast_chat, f"/poll {fast_question} | Yes | No")
+        await api.wait_for(lambda: _first_text_at(api, fast_chat.id, fast_question) is not None)
+        await api.wait_for(lambda: _first_text_at(api, slow_chat.id, slow_question) is not None, within=15)
+    answered = _first_text_at(api, fast_chat.id, fast_question)
+    assert answered is not None and answered < (_first_text_at(api, slow_chat.id, slow_question) or 0)
+    return answered - asked
+
+
 async def test_a_chat_waiting_out_a_429_delays_no_other_chat(api: FakeBotAPI, tmp_path: Path) -> None:
     alice, bob = api.user(811, "Alice"), api.user(812, "Bob")
     a, b = api.private_chat(alice), api.private_chat(bob)
-    async with start_harness(api, tmp_path):
-        api.send_text(alice, a, "/start")
-        await api.wait_for(lambda: _first_text_at(api, a.id, "Hello") is not None)
-        api.inject_429(a.id, retry_after=4)
-        api.send_text(alice, a, "/poll Swings? | Yes | No")
-        await asyncio.sleep(0.3)  # Alice's poll is waiting out its 429; Bob writes in his own chat
-        asked = time.monotonic()
-        api.send_text(bob, b, "/poll Slides? | Yes | No")
-        await api.wait_for(lambda: _first_text_at(api, b.id, "Slides?") is not None)
-        answered = _first_text_at(api, b.id, "Slides?")
-        await api.wait_for(lambda: _first_text_at(api, a.id, "Swings?") is not None, within=15)
-    assert answered is not None and answered - asked < 1.2, f"Bob waited {answered - asked:.1f}s for Alice's 429"
-    assert answered < (_first_text_at(api, a.id, "Swings?") or 0)
+    waited = await _while_another_chat_waits(api, tmp_path, (alice, a, "Swings?"), (bob, b, "Slides?"),
+                                             lambda: api.inject_429(a.id, retry_after=4))
+    assert waited < 1.2, f"Bob waited {waited:.1f}s for Alice's 429"
 
 
 async def test_a_slow_network_call_for_one_group_stalls_no_private_chat(api: FakeBotAPI, tmp_path: Path) -> None:
@@ -65,18 +77,9 @@ async def test_a_slow_network_call_for_one_group_stalls_no_private_chat(api: Fak
     gina, hal = api.user(821, "Gina"), api.user(822, "Hal")
     group = api.group(-100821, "Slow admins", [gina], admins=[gina])
     private = api.private_chat(hal)
-    async with start_harness(api, tmp_path):
-        api.send_text(hal, private, "/start")
-        await api.wait_for(lambda: _first_text_at(api, private.id, "Hello") is not None)
-        api.method_delays["getChatAdministrators"] = 4.0
-        api.send_text(gina, group, "/poll Meeting? | Mon | Tue")
-        await asyncio.sleep(0.3)
-        asked = time.monotonic()
-        api.send_text(hal, private, "/poll Lunch? | Pizza | Soup")
-        await api.wait_for(lambda: _first_text_at(api, private.id, "Lunch?") is not None)
-        answered = _first_text_at(api, private.id, "Lunch?")
-        await api.wait_for(lambda: _first_text_at(api, group.id, "Meeting?") is not None, within=15)
-    assert answered is not None and answered - asked < 1.2, f"Hal waited {answered - asked:.1f}s for a group"
+    waited = await _while_another_chat_waits(api, tmp_path, (gina, group, "Meeting?"), (hal, private, "Lunch?"),
+                                             lambda: api.method_delays.__setitem__("getChatAdministrators", 4.0))
+    assert waited < 1.2, f"Hal waited {waited:.1f}s for a group"
 
 
 def _spawn(api: FakeBotAPI, state_dir: Path, log: Path) -> subprocess.Popen[bytes]:

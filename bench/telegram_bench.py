@@ -111,6 +111,9 @@ class _AnswerOnlyCore:
     def command_menu(self, locale: str) -> list[tuple[str, str]]:
         return []
 
+    async def hold(self, lease: str, body: Callable[[], Awaitable[None]]) -> None:
+        await body()  # one process: every lease is its own
+
 
 async def adapter_only_votes(votes: int, groups: int) -> float:
     """The adapter in front of a core that does nothing: same work as the echo bot (answer each query)."""

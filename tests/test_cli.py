@@ -116,3 +116,41 @@ def test_config_file_is_read_and_environment_wins(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     (tmp_path / "interlink.toml").write_text('http_port = "nope"\n')
     assert "INTERLINK_HTTP_PORT must be a whole number" in interlink(tmp_path, "db", "upgrade").stderr
+
+
+def test_dead_letters_are_listed_and_replayed_from_the_command_line(tmp_path: Path) -> None:
+    listed = interlink(tmp_path, "dead-letters", "list")
+    assert listed.returncode == 0 and listed.stdout == "no dead letters\n", listed.stderr
+    replayed = interlink(tmp_path, "dead-letters", "replay", "7")
+    assert replayed.returncode == 0 and replayed.stdout == "7: not found\n0 dead letter(s) left\n", replayed.stderr
+
+
+def test_a_second_process_on_one_sqlite_file_refuses_with_one_line(tmp_path: Path) -> None:
+    (tmp_path / "interlink.toml").touch()
+    env = {**os.environ, "INTERLINK_CONFIG": str(tmp_path / "interlink.toml"),
+           "INTERLINK_STATE_DIR": str(tmp_path / "var")}
+    first = subprocess.Popen([sys.executable, "-m", "bot.cli", "console"], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=tmp_path, text=True)
+    try:
+        assert first.stdin is not None and first.stdout is not None
+        first.stdin.write("/start\n")
+        first.stdin.flush()
+        assert first.stdout.readline().startswith("bot: Hello"), "the first process serves the database"
+        second = interlink(tmp_path, "console", stdin="/start\n")
+        assert second.returncode == 2
+        assert second.stderr.strip().splitlines() == [
+            f"interlink: another interlink process (pid {first.pid}) already serves {tmp_path}/var/interlink.db; "
+            "SQLite serves one process: stop it, or use PostgreSQL (INTERLINK_DATABASE_URL) for several workers"
+        ]
+        assert "Hello" not in second.stdout
+    finally:
+        first.communicate(timeout=30)
+
+
+def test_a_worker_on_postgresql_without_a_shared_secret_refuses_with_one_line(tmp_path: Path) -> None:
+    result = interlink(tmp_path, "serve", env={"INTERLINK_DATABASE_URL": "postgresql://x@127.0.0.1:1/interlink",
+                                               "INTERLINK_SECRET": ""})
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1].startswith("interlink: INTERLINK_SECRET must be set when the "
+                                                             "database is PostgreSQL")
+    assert "Traceback" not in result.stderr

@@ -110,7 +110,10 @@ class Dispatcher:
                 failure = exc
                 break
         if failure is not None:
-            scope = await self._dead_letter(update, failure, replay_of)
+            try:
+                scope = await self._dead_letter(update, failure, replay_of)
+            except (OperationalError, InterfaceError, PoolTimeout, OSError) as exc:
+                raise StoreUnavailable(str(exc)) from exc
         if scope.duplicate or scope.ctx is None:
             return HandleResult(duplicate=scope.duplicate)
         ctx = scope.ctx

@@ -20,9 +20,9 @@ import contextlib
 import hashlib
 import hmac
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -80,11 +80,10 @@ class Sender:
         self._sessions = sessions
         self._leases = leases
         self._adapters = adapters
-        self._shared = leases._shared
+        self._shared = leases.shared
         self._holders: dict[str, asyncio.Task[None]] = {}
         self._drains: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._kicked: dict[tuple[str, str], bool] = {}
-        self._scan: dict[str, asyncio.Event] = {}
         self._turn: dict[tuple[str, str], str] = {}
         self._waiters: dict[tuple[str, str], list[tuple[str, asyncio.Future[None]]]] = {}
         self._message_ids: dict[tuple[str, str, str], str] = {}
@@ -94,7 +93,6 @@ class Sender:
 
     def start(self) -> None:
         for platform in self._adapters:
-            self._scan[platform] = asyncio.Event()
             body = self._serve_factory(platform)
             self._holders[platform] = asyncio.create_task(
                 self._leases.run_while_held(f"send:{platform}", body), name=f"sender-{platform}")
@@ -154,8 +152,18 @@ class Sender:
 
     # --- draining ----------------------------------------------------------------------------------
 
-    def _serve_factory(self, platform: str):  # type: ignore[no-untyped-def]
+    def _serve_factory(self, platform: str) -> Callable[[], Coroutine[Any, Any, None]]:
+        """What the holder of ``send:<platform>`` runs: look for chats with pending rows, now and then
+        (rows this worker commits are kicked at once; the look finds those of other workers)."""
         async def serve() -> None:
+            try:
+                await scan()
+            finally:  # the lease is gone (or we stop): no chat of this network is drained here any more
+                for (drained, _chat), task in list(self._drains.items()):
+                    if drained == platform:
+                        task.cancel()
+
+        async def scan() -> None:
             while True:
                 try:
                     async with self._sessions() as session:
@@ -166,10 +174,7 @@ class Sender:
                         self.kick(ChatRef(platform, chat_id))
                 except Exception as exc:
                     log.warning("sender %s: store unavailable (%s)", platform, exc)
-                event = self._scan[platform]
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(event.wait(), SCAN_SHARED if self._shared else SCAN_ALONE)
-                event.clear()
+                await asyncio.sleep(SCAN_SHARED if self._shared else SCAN_ALONE)
 
         return serve
 
@@ -217,6 +222,8 @@ class Sender:
         finally:
             if self._drains.get(key) is asyncio.current_task():
                 del self._drains[key]
+                self._kicked.pop(key, None)
+                self._turn.pop(key, None)  # the chat is empty: its turns start afresh
 
     def _release_waiters(self, key: tuple[str, str], pending: set[str]) -> None:
         waiters = self._waiters.get(key)

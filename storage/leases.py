@@ -60,6 +60,11 @@ class Leases:
         self._shared = engine.dialect.name == "postgresql"
         self.held: set[str] = set()
 
+    @property
+    def shared(self) -> bool:
+        """True when several processes may share the database (PostgreSQL)."""
+        return self._shared
+
     async def _take(self, name: str) -> AsyncConnection | None:
         connection = await self._engine.connect()
         try:

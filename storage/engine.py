@@ -9,7 +9,6 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 _ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
-_SYNC_DRIVERS = {"sqlite": "sqlite", "postgresql": "postgresql+psycopg"}
 
 
 def async_url(url: str) -> URL:
@@ -19,12 +18,6 @@ def async_url(url: str) -> URL:
     if parsed.drivername == backend and backend in _ASYNC_DRIVERS:
         parsed = parsed.set(drivername=_ASYNC_DRIVERS[backend])
     return parsed
-
-
-def sync_url(url: str) -> URL:
-    """The same database through a sync driver (APScheduler 3's job store needs one)."""
-    parsed = make_url(url)
-    return parsed.set(drivername=_SYNC_DRIVERS.get(parsed.get_backend_name(), parsed.drivername))
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -19,10 +19,11 @@ from sqlalchemy.engine import make_url
 
 from bot.app import App
 from bot.config import ConfigError, Settings, load_settings
+from bot.context import Context
 from bot.deadletters import list_letters, replay
 from bot.events import ButtonPress, ChatRef, Command, Edit, Notice, Outgoing, Reply, Update, UserRef
 from bot.i18n import N_
-from bot.interlinker import Catalogue, Interlinker, command
+from bot.interlinker import Catalogue, Interlinker, command, job
 from bot.roles import Role
 from interlinkers.polls import Polls
 from interlinkers.polls._models import Ballot, Poll
@@ -386,3 +387,59 @@ async def test_a_forged_press_is_answered_in_its_pop_up_only(
         [(_chat, answer)] = adapter.sent[before:]
         assert isinstance(answer, Notice) and answer.alert
         assert answer.text == "This button is not valid any more. Send /help to start again."
+
+
+class Flaky(Interlinker):
+    """A job that fails while ``failures_left`` > 0 (a bug, a PA endpoint down), then works."""
+
+    name = "flaky"
+    catalogue = Catalogue(title=N_("Core"), description=N_("Core"))
+    failures_left = 0
+    runs = 0
+
+    @command("later", help=N_("Core"))
+    async def later(self, ctx: Context, args: str) -> None:
+        await ctx.schedule(self.name, "run", datetime.now(UTC), "flaky.1", word=args)
+
+    @job("run")
+    async def run(self, ctx: Context, word: str) -> None:
+        Flaky.runs += 1
+        if Flaky.failures_left > 0:
+            Flaky.failures_left -= 1
+            raise RuntimeError("the endpoint is down")
+        ctx.reply(f"done: {word}")
+
+
+async def test_a_failing_job_is_retried_then_kept_as_a_dead_letter_and_replayed(
+    database_url: str, make_settings: Callable[..., Settings]
+) -> None:
+    adapter = RecordingAdapter()
+    async with _running(make_settings(database_url), adapter, interlinkers=[Polls, Flaky]) as app:
+        Flaky.failures_left, Flaky.runs = 1, 0
+        await app.handle(_update(user("ann"), Command("later", "first")))
+        await _until(lambda: Flaky.runs >= 1)
+        await asyncio.sleep(0.2)
+        async with app.sessions() as session:
+            job_row = await session.scalar(select(Job))
+        assert job_row is not None and job_row.attempts == 1 and "endpoint is down" in (job_row.last_error or "")
+        assert job_row.run_at > datetime.now(UTC), "retried later, with backoff"
+        async with app.sessions.begin() as session:
+            await session.execute(update(Job).values(run_at=datetime.now(UTC)))
+        app.services.jobs.wake()
+        await _until(lambda: "done: first" in adapter.texts())
+        assert Flaky.runs == 2 and await _count(app, Job) == 0, "ran to the end exactly once"
+
+        Flaky.failures_left = 99
+        await app.handle(_update(user("ann"), Command("later", "second")))
+        await _until(lambda: Flaky.runs >= 3)
+        async with app.sessions.begin() as session:  # as if it had failed four times already
+            await session.execute(update(Job).values(attempts=4, run_at=datetime.now(UTC)))
+        app.services.jobs.wake()
+        await _until(lambda: _none_left(app, Job))
+        [letter] = await list_letters(app.sessions)
+        assert letter.kind == "job" and letter.origin == "flaky.1" and "endpoint is down" in letter.summary
+        Flaky.failures_left = 0
+        assert await replay(app.sessions, app.dispatcher, letter.id)
+        app.services.jobs.wake()
+        await _until(lambda: "done: second" in adapter.texts())
+        assert await list_letters(app.sessions) == [] and await _count(app, Job) == 0

@@ -20,8 +20,8 @@ from bot.config import Settings
 
 class CuttableProxy:
     """A TCP proxy to the real PostgreSQL server that the test can cut and restore, like a network
-    outage between the bot and its database. It runs its own event loop in a thread, because
-    APScheduler 3's job store talks to the database synchronously from the bot's loop."""
+    outage between the bot and its database. It runs its own event loop in a thread, so it keeps
+    relaying whatever the bot's loop is doing."""
 
     def __init__(self, host: str, port: int) -> None:
         self.target = (host, port)

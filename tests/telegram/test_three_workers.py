@@ -271,6 +271,8 @@ async def test_three_workers_one_killed_every_update_once_in_order(pg_url: str, 
         # sent) is sent again by the next holder. The sender has one message in flight per chat.
         assert max(extra) <= 1, f"messages shown twice per group: {extra}"
         assert api.throttled == [], "the Bot API's limits were never exceeded, with all workers together"
+        assert "lease send:telegram: taken" in logs[0].read_text(), "worker 0 sent until it was killed"
+        assert any("lease send:telegram: taken" in logs[i].read_text() for i in (1, 2)), "another took over"
         assert telegram.redelivered > 0 and telegram.refused > 0, "redeliveries and a dead worker were exercised"
     finally:
         for worker in workers:

@@ -19,8 +19,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import codec
@@ -33,8 +32,9 @@ from bot.i18n import _, match_locale, set_locale
 from bot.interlinker import CommandSpec, Interlinker
 from bot.jobs import chat_lock
 from bot.roles import Role
+from bot.sender import origin_of
 from storage.models import ChatLink, DeadLetter, Initiative, Membership, ProcessedUpdate, User, utcday
-from storage.sql import affected, insert, lock_for_transaction
+from storage.sql import affected, insert, lock_for_transaction, unreachable
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -97,23 +97,29 @@ class Dispatcher:
                 await chain(scope)
                 failure = None
                 break
-            except (OperationalError, InterfaceError, PoolTimeout, OSError) as exc:
-                raise StoreUnavailable(str(exc)) from exc
             except DBAPIError as exc:
-                if exc.connection_invalidated:
+                if unreachable(exc):
                     raise StoreUnavailable(str(exc)) from exc
                 failure = exc
                 log.warning("update %s: %s (attempt %d); retrying", update.update_id,
                             type(exc.orig).__name__ if exc.orig else exc, attempt + 1)
                 await asyncio.sleep(0.01 * (attempt + 1) + random.random() * 0.02)
             except Exception as exc:
+                if unreachable(exc):
+                    raise StoreUnavailable(str(exc)) from exc
                 failure = exc
                 break
         if failure is not None:
             try:
-                scope = await self._dead_letter(update, failure, replay_of)
-            except (OperationalError, InterfaceError, PoolTimeout, OSError) as exc:
-                raise StoreUnavailable(str(exc)) from exc
+                apology = await self._dead_letter(update, failure, replay_of)
+            except Exception as exc:
+                if unreachable(exc):
+                    raise StoreUnavailable(str(exc)) from exc
+                raise
+            if apology is None:
+                return HandleResult(duplicate=True)
+            await self.services.deliver(update.chat, apology, origin=origin_of(update))
+            return HandleResult()
         if scope.duplicate or scope.ctx is None:
             return HandleResult(duplicate=scope.duplicate)
         ctx = scope.ctx
@@ -122,7 +128,7 @@ class Dispatcher:
                 await action()
             except Exception:
                 log.exception("after-commit action failed")
-        await self.services.deliver(update.chat, ctx.outgoing, origin=_origin(update))
+        await self.services.deliver(update.chat, ctx.outgoing, origin=origin_of(update))
         return HandleResult()
 
     async def _network_role(self, update: Update) -> Role | None:
@@ -137,25 +143,23 @@ class Dispatcher:
             log.warning("role of %s in %s unknown: %s", update.user.user_id, update.chat.chat_id, exc)
             return None
 
-    async def _dead_letter(self, update: Update, failure: Exception, replay_of: int | None) -> Scope:
+    async def _dead_letter(self, update: Update, failure: Exception, replay_of: int | None) -> list[Outgoing] | None:
+        """Keep ``update`` whole, mark it handled and stage a translated apology, in one transaction;
+        return the apology to deliver (None: the update had been handled before)."""
         log.error("update %s failed; kept in dead letters", update.update_id, exc_info=failure)
-        scope = Scope(update)
         async with self.services.sessions.begin() as session:
             await lock_for_transaction(session, chat_lock(update.chat.platform, update.chat.chat_id))
             if replay_of is not None:
                 await session.execute(delete(DeadLetter).where(DeadLetter.id == replay_of))
             elif not await self._mark_processed(session, update):
-                scope.duplicate = True
-                return scope
-            session.add(DeadLetter(kind="update", platform=update.chat.platform, origin=_origin(update)[:255],
+                return None
+            session.add(DeadLetter(kind="update", platform=update.chat.platform, origin=origin_of(update)[:255],
                                    payload=codec.encode_update(update), error=_describe(failure)))
             set_locale(match_locale(update.user.language) or self.services.settings.default_locale)
             apology = _("Something went wrong on our side; nothing was changed. Please try again.")
-            reply: Outgoing = Notice(apology, alert=True) if _is_press(update) else Reply(apology)
-            initiative = Initiative(name="", timezone=self.services.settings.timezone, locale="en")
-            scope.ctx = Context(self.services, session, update.chat, initiative, outgoing=[reply])
-            self.services.stage_replies(session, update, scope.ctx.outgoing)
-        return scope
+            outgoing: list[Outgoing] = [Notice(apology, alert=True) if _is_press(update) else Reply(apology)]
+            self.services.stage_replies(session, update, outgoing)
+        return outgoing
 
     # --- middleware --------------------------------------------------------------------------------
 
@@ -344,10 +348,6 @@ def _is_press(update: Update) -> bool:
 
 def _describe(exc: BaseException) -> str:
     return "".join(traceback.format_exception(exc))[-4000:]
-
-
-def _origin(update: Update) -> str:
-    return f"{update.chat.platform}:{update.update_id}"
 
 
 def _bind(middleware: Middleware, call_next: Next) -> Next:

@@ -15,14 +15,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.backoff import Backoff
 from storage.background import BackgroundLoop
 from storage.models import DeadLetter, Job
-from storage.sql import insert, lock_for_transaction
+from storage.sql import insert, lock_for_transaction, unreachable
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
@@ -69,7 +67,6 @@ class JobQueue(BackgroundLoop):
         self._sessions = sessions
         self._runner = runner
         self._interval = interval
-        self.ran = 0
 
     async def _run(self) -> None:
         backoff = Backoff()
@@ -115,14 +112,11 @@ class JobQueue(BackgroundLoop):
                 if job is None:
                     return False
                 after = await self._runner(session, job)
-        except (OperationalError, InterfaceError, PoolTimeout, OSError):
-            raise  # the store is down: the loop retries; the job's row is still there
         except Exception as exc:
-            if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-                raise
+            if unreachable(exc):
+                raise  # the store is down: the loop retries; the job's row is still there
             await self._failed(job_id, exc)
             return None
-        self.ran += 1
         if after is not None:
             try:
                 await after()

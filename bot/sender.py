@@ -31,7 +31,7 @@ from bot import codec
 from bot.adapter import _delivery
 from bot.backoff import Backoff
 from bot.errors import Undeliverable
-from bot.events import ChatRef, Edit, Notice, Outgoing, Reply
+from bot.events import ChatRef, Edit, Notice, Outgoing, Reply, Update
 from storage.leases import Leases
 from storage.models import PendingReply, SentMessage
 from storage.sql import insert
@@ -52,18 +52,21 @@ def lane_of(secret: str, user_id: str) -> str:
     return hmac.new(secret.encode(), b"lane:" + user_id.encode(), hashlib.sha256).hexdigest()[:16]
 
 
-def stage(session: AsyncSession, chat: ChatRef, messages: Sequence[Outgoing], origin: str, lane: str) -> int:
-    """Keep ``messages`` in ``session``'s transaction until sent; return how many. Notices are not kept:
-    they belong to the moment (a button's pop-up) and a re-sent confirmation would only confuse."""
-    rows = [
+def origin_of(update: Update) -> str:
+    """Where an update's messages come from: with their position, their stable delivery id."""
+    return f"{update.chat.platform}:{update.update_id}"
+
+
+def stage(session: AsyncSession, chat: ChatRef, messages: Sequence[Outgoing], origin: str, lane: str) -> None:
+    """Keep ``messages`` in ``session``'s transaction until sent. Notices are not kept: they belong to
+    the moment (a button's pop-up) and a re-sent confirmation would only confuse."""
+    session.add_all(
         PendingReply(origin=origin, position=index, platform=chat.platform, chat_id=chat.chat_id,
                      thread_id=chat.thread_id, chat_title=chat.title, is_private=chat.is_private,
                      message=codec.encode(message), lane=lane)
         for index, message in enumerate(messages)
         if not isinstance(message, Notice)
-    ]
-    session.add_all(rows)
-    return len(rows)
+    )
 
 
 @dataclass
@@ -83,11 +86,10 @@ class Sender:
         self._shared = leases.shared
         self._holders: dict[str, asyncio.Task[None]] = {}
         self._drains: dict[tuple[str, str], asyncio.Task[None]] = {}
-        self._kicked: dict[tuple[str, str], bool] = {}
+        self._kicked: set[tuple[str, str]] = set()  # chats with rows committed since their drain last looked
         self._turn: dict[tuple[str, str], str] = {}
         self._waiters: dict[tuple[str, str], list[tuple[str, asyncio.Future[None]]]] = {}
         self._message_ids: dict[tuple[str, str, str], str] = {}
-        self.sent = 0
 
     # --- lifecycle ---------------------------------------------------------------------------------
 
@@ -119,7 +121,7 @@ class Sender:
         if not self.holds(chat.platform):
             return
         key = chat.key
-        self._kicked[key] = True
+        self._kicked.add(key)
         if key not in self._drains:
             self._drains[key] = asyncio.create_task(self._drain(*key), name=f"send-{key[0]}-{key[1]}")
 
@@ -184,7 +186,7 @@ class Sender:
         backoff = Backoff()
         try:
             while True:
-                self._kicked[key] = False
+                self._kicked.discard(key)
                 try:
                     async with self._sessions() as session:
                         rows = list(await session.scalars(
@@ -198,7 +200,7 @@ class Sender:
                     continue
                 self._release_waiters(key, {row.origin for row in rows})
                 if not rows:
-                    if self._kicked[key]:
+                    if key in self._kicked:
                         continue
                     return
                 group = self._next_group(key, rows)
@@ -222,7 +224,7 @@ class Sender:
         finally:
             if self._drains.get(key) is asyncio.current_task():
                 del self._drains[key]
-                self._kicked.pop(key, None)
+                self._kicked.discard(key)
                 self._turn.pop(key, None)  # the chat is empty: its turns start afresh
 
     def _release_waiters(self, key: tuple[str, str], pending: set[str]) -> None:
@@ -300,7 +302,6 @@ class Sender:
             except Exception as exc:  # sent but not forgotten: keep trying, or it would be sent again
                 log.warning("sender: could not mark a sent message (%s); retrying", exc)
                 await retry.sleep()
-        self.sent += 1
         if key is not None and message_id is not None:
             self._cache(head.platform, head.chat_id, key, message_id)
 

@@ -14,7 +14,7 @@ from bot.buttons import Signer
 from bot.config import Settings
 from bot.events import ChatRef, Notice, Outgoing, Update
 from bot.jobs import JobQueue
-from bot.sender import Sender, lane_of, stage
+from bot.sender import Sender, lane_of, origin_of, stage
 from storage.leases import Leases
 from storage.outbox import OutboxWorker
 
@@ -50,8 +50,8 @@ class Services:
 
     def stage_replies(self, session: AsyncSession, update: Update, messages: Sequence[Outgoing]) -> None:
         """Keep an update's replies in its transaction, in the lane of the person who sent it."""
-        origin = f"{update.chat.platform}:{update.update_id}"
-        stage(session, update.chat, messages, origin, lane_of(self.settings.secret, update.user.user_id))
+        stage(session, update.chat, messages, origin_of(update),
+              lane_of(self.settings.secret, update.user.user_id))
 
     async def deliver(self, chat: ChatRef, messages: Sequence[Outgoing], origin: str) -> None:
         """After commit: show the Notices now (they belong to this moment, e.g. a button's pop-up) and

@@ -13,9 +13,19 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, Result, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Counter
+
+
+def unreachable(exc: BaseException) -> bool:
+    """The store cannot be reached (down, network cut, pool exhausted): nothing was committed and the
+    same work should come again later, unlike a conflict or a bug."""
+    if isinstance(exc, OperationalError | InterfaceError | PoolTimeout | OSError):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
 
 def is_postgres(session: AsyncSession) -> bool:

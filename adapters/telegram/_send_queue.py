@@ -81,14 +81,12 @@ Call = Callable[[dict[str, Any]], Awaitable[Any]]
 
 @dataclass
 class Job:
-    """One API call for one chat. ``kwargs`` may be replaced while queued (edit coalescing)."""
+    """One API call for one chat; ``fallback``: the same call in plain text, if Telegram rejects the markup."""
 
     call: Call
     kwargs: dict[str, Any]
-    method: str = ""
     fallback: dict[str, Any] | None = None
     future: asyncio.Future[Any] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
-    in_flight: bool = False
 
 
 def retry_after_seconds(exc: RetryAfter) -> float:
@@ -143,10 +141,6 @@ class SendQueue:
             return False
         return True
 
-    def queued(self) -> list[Job]:
-        """Jobs not yet delivered (for keeping them across a restart)."""
-        return [job for queue in self._queues.values() for job in queue]
-
     async def close(self) -> None:
         for task in list(self._workers.values()):
             task.cancel()
@@ -189,7 +183,6 @@ class SendQueue:
             while queue:
                 job = queue[0]
                 windows = await self._acquire(chat_id)
-                job.in_flight = True
                 try:
                     try:
                         result = await job.call(job.kwargs)
@@ -199,7 +192,6 @@ class SendQueue:
                             w.complete(now)
                 except RetryAfter as exc:
                     self.retries_after_429 += 1
-                    job.in_flight = False
                     delay = retry_after_seconds(exc)
                     log.info("telegram: chat %s throttled for %.0fs; its messages wait", chat_id, delay)
                     await asyncio.sleep(delay)
@@ -209,7 +201,7 @@ class SendQueue:
                         result = job.kwargs.get("message_id")
                     elif _bad_entities(exc) and job.fallback is not None:
                         log.warning("telegram: markup rejected (%s); sending plain text", exc.message)
-                        job.kwargs, job.fallback, job.in_flight = job.fallback, None, False
+                        job.kwargs, job.fallback = job.fallback, None
                         continue
                     else:
                         log.warning("telegram: chat %s rejected a message: %s", chat_id, exc.message)
@@ -220,7 +212,6 @@ class SendQueue:
                     self._finish(queue, job, error=exc)
                     continue
                 except (TimedOut, NetworkError) as exc:
-                    job.in_flight = False
                     delay = backoff.next()
                     log.warning("telegram: sending to %s failed (%s); retrying in %.1fs", chat_id, exc, delay)
                     await asyncio.sleep(delay)

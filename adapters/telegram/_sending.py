@@ -87,7 +87,6 @@ class Sending:
             job = Job(
                 self._call("edit_message_text"),
                 {**kwargs, "text": escape(text), "parse_mode": ParseMode.HTML},
-                method="edit_message_text",
                 fallback={**kwargs, "text": text},
             )
             await self.queue.submit(chat_id, job)
@@ -99,7 +98,6 @@ class Sending:
                 self._call("send_document"),
                 {"chat_id": chat_id, "document": document, "caption": escape(caption) or None,
                  "parse_mode": ParseMode.HTML, **thread},
-                method="send_document",
             )
             sent = await self.queue.submit(chat_id, job)
             return str(sent.message_id) if isinstance(sent, Message) else None
@@ -112,7 +110,6 @@ class Sending:
             job = Job(
                 self._call("send_message"),
                 {**kwargs, "text": escape(piece), "parse_mode": ParseMode.HTML},
-                method="send_message",
                 fallback={**kwargs, "text": piece},
             )
             futures.append(self.queue.submit(chat_id, job))

@@ -143,7 +143,7 @@ def load_settings(
     source = ConfigSource(file_values, environ)
 
     state_dir = Path(source.str("state_dir", "var") or "var")
-    database_url = source.str("database_url") or f"sqlite+aiosqlite:///{state_dir / 'interlink.db'}"
+    database_url = source.str("database_url") or f"sqlite:///{state_dir / 'interlink.db'}"
     if "://" not in database_url:
         raise ConfigError(f"INTERLINK_DATABASE_URL must be a database URL (got {database_url!r})")
     pa_database_url = source.str("pa_database_url") or database_url

@@ -14,11 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.adapter import Adapter, HandleResult
 from bot.builtin import CoreCommands
 from bot.buttons import Signer
-from bot.config import Settings
+from bot.config import ConfigError, Settings
 from bot.context import Context
 from bot.dispatcher import Dispatcher
 from bot.events import ChatRef, Update
 from bot.i18n import _, check_catalogs, using_locale
+from bot.identity import InitiativeInfo
 from bot.interlinker import Interlinker, discover
 from bot.jobs import JobQueue
 from bot.roles import Role
@@ -36,15 +37,26 @@ ADAPTER_GROUP = "interlink.adapters"
 
 
 def configured_adapters(settings: Settings) -> list[Adapter]:
-    """Every installed adapter whose settings are present (``from_settings`` returns one)."""
+    """Every installed adapter whose settings are present.
+
+    An entry point names a factory, settings → adapter or None, that reads its settings before importing its
+    network's library (``adapters.telegram.from_settings``), so a network that is not configured costs no
+    start-up time and no memory; an ``Adapter`` class is accepted too (its ``from_settings``).
+    """
     found: list[Adapter] = []
     for ep in sorted(entry_points(group=ADAPTER_GROUP), key=lambda e: e.name):
         try:
-            cls = ep.load()
+            loaded = ep.load()
         except ImportError as exc:
             log.debug("adapter %s not installed: %s", ep.name, exc)
             continue
-        adapter = cls.from_settings(settings)
+        factory: Callable[[Settings], Adapter | None] = (
+            loaded.from_settings if isinstance(loaded, type) and issubclass(loaded, Adapter) else loaded
+        )
+        try:
+            adapter = factory(settings)
+        except ImportError as exc:  # configured, but its library is not installed: never start without it
+            raise ConfigError(f"{ep.name} is configured, but {exc}") from exc
         if adapter is not None:
             found.append(adapter)
     return found
@@ -201,7 +213,8 @@ class App:
         link = await session.get(ChatLink, (job.platform, job.chat_id))
         if link is None:
             return None
-        initiative = await session.get_one(Initiative, link.initiative_id)
+        row = await session.get_one(Initiative, link.initiative_id)
+        initiative = InitiativeInfo(row.id, row.name, row.timezone, row.locale)
         chat = ChatRef(job.platform, job.chat_id, title=link.title)
         ctx = Context(self.services, session, chat, initiative, role=Role.ORGANISER)
         origin = f"job:{job.key}:{job.id}"

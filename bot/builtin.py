@@ -3,14 +3,15 @@ cancel. Written as an Interlinker so it goes through the same pipeline and permi
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from bot.context import Context
 from bot.errors import UserError
 from bot.i18n import N_, SUPPORTED_LOCALES, _, language_name, set_locale
+from bot.identity import forget_person, set_person_locale
 from bot.interlinker import Catalogue, Interlinker, command
 from bot.roles import Role
-from storage.models import Initiative, Membership, User
+from storage.models import Initiative, Membership
 
 
 class CoreCommands(Interlinker):
@@ -61,9 +62,8 @@ class CoreCommands(Interlinker):
             raise UserError(
                 _("I don't speak “{code}” yet. Choose one of: {choices}.").format(code=code[:20], choices=choices)
             )
-        user = ctx.user
-        assert isinstance(user, User)
-        user.locale = code
+        assert ctx.user is not None
+        ctx.user = await set_person_locale(ctx.session, ctx.user, code)
         set_locale(code)
         ctx.reply(_("From now on I will speak {language} with you.").format(language=language_name(code)))
 
@@ -110,9 +110,7 @@ class CoreCommands(Interlinker):
         for interlinker in self.services.interlinkers.values():
             await interlinker.forget_user(ctx.session, user.id)
         await ctx.end_dialog()
-        await ctx.session.execute(delete(Membership).where(Membership.user_id == user.id))
-        await ctx.session.delete(user)
-        await ctx.session.flush()
+        await forget_person(ctx.session, user)
         ctx.user = None
         ctx.reply(_("Done: I have erased what I kept about you. If you write again, you start as a new member."))
 

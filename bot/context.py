@@ -19,8 +19,9 @@ from bot import jobs
 from bot.errors import PermissionDenied
 from bot.events import Button, ChatRef, Edit, File, Notice, Outgoing, PollSpec, Reply, UserRef
 from bot.i18n import _, current_locale, format_datetime
+from bot.identity import InitiativeInfo, Person
 from bot.roles import Role
-from storage.models import Conversation, Initiative, OutboxItem, Outcome, User
+from storage.models import Conversation, OutboxItem, Outcome
 from storage.sql import next_number
 
 if TYPE_CHECKING:
@@ -34,8 +35,8 @@ class Context:
     services: Services
     session: AsyncSession
     chat: ChatRef
-    initiative: Initiative
-    user: User | None = None
+    initiative: InitiativeInfo
+    user: Person | None = None
     user_ref: UserRef | None = None
     role: Role = Role.MEMBER
     outgoing: list[Outgoing] = field(default_factory=list)

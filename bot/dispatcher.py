@@ -10,6 +10,7 @@ counts as processed, so a redelivery does not answer twice.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
 import traceback
@@ -18,7 +19,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import BigInteger, Insert, String, bindparam, delete, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,12 +32,13 @@ from bot.context import Context
 from bot.errors import PermissionDenied, StoreUnavailable, UserError
 from bot.events import ButtonPress, Command, NativePollAnswer, Notice, Outgoing, Reply, Text, Update
 from bot.i18n import _, match_locale, set_locale
+from bot.identity import identify
 from bot.interlinker import CommandSpec, Interlinker
 from bot.jobs import chat_lock
 from bot.roles import Role
 from bot.sender import origin_of
-from storage.models import ChatLink, DeadLetter, Initiative, Membership, ProcessedUpdate, User, utcday
-from storage.sql import affected, insert, lock_for_transaction, unreachable
+from storage.models import DeadLetter, ProcessedUpdate, utcnow
+from storage.sql import affected, is_postgres, lock_for_transaction, lock_key, table_of, unreachable
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -148,8 +152,8 @@ class Dispatcher:
         return the apology to deliver (None: the update had been handled before)."""
         log.error("update %s failed; kept in dead letters", update.update_id, exc_info=failure)
         async with self.services.sessions.begin() as session:
-            await lock_for_transaction(session, chat_lock(update.chat.platform, update.chat.chat_id))
             if replay_of is not None:
+                await lock_for_transaction(session, chat_lock(update.chat.platform, update.chat.chat_id))
                 await session.execute(delete(DeadLetter).where(DeadLetter.id == replay_of))
             elif not await self._mark_processed(session, update):
                 return None
@@ -191,73 +195,32 @@ class Dispatcher:
     async def _begin(self, session: AsyncSession, scope: Scope) -> bool:
         """Take the chat's lock, then claim the update (False: handled before)."""
         update = scope.update
-        await lock_for_transaction(session, chat_lock(update.chat.platform, update.chat.chat_id))
         if scope.replay_of is not None:
+            await lock_for_transaction(session, chat_lock(update.chat.platform, update.chat.chat_id))
             return bool(affected(await session.execute(delete(DeadLetter).where(DeadLetter.id == scope.replay_of))))
         return await self._mark_processed(session, update)
 
     @staticmethod
     async def _mark_processed(session: AsyncSession, update: Update) -> bool:
-        statement = insert(session, ProcessedUpdate).values(platform=update.chat.platform,
-                                                            update_id=update.update_id)
-        return bool(affected(await session.execute(statement.on_conflict_do_nothing())))
+        """Claim ``update`` (False: claimed before), after taking its chat's lock: on PostgreSQL in the
+        same statement (one round trip; the lock is taken before the row is inserted)."""
+        chat = update.chat
+        if is_postgres(session):
+            params = {"claim_platform": chat.platform, "claim_update": update.update_id,
+                      "lock": lock_key(chat_lock(chat.platform, chat.chat_id))}
+            return bool(affected(await session.execute(_claim(True), params)))
+        params = {"platform": chat.platform, "update_id": update.update_id, "processed_at": utcnow()}
+        return bool(affected(await session.execute(_claim(False), params)))
 
     async def _identity(self, scope: Scope, call_next: Next) -> None:
-        """Who speaks, in which initiative, with which role: two queries on the hot path."""
+        """Who speaks, in which initiative, with which role: one query on the hot path."""
         session, update = scope.session, scope.update
         assert session is not None
-        ref, chat = update.user, update.chat
-        initiative = await session.scalar(
-            select(Initiative)
-            .join(ChatLink, ChatLink.initiative_id == Initiative.id)
-            .where(ChatLink.platform == chat.platform, ChatLink.chat_id == chat.chat_id)
-        )
-        if initiative is None:
-            settings = self.services.settings
-            initiative = Initiative(
-                name=(chat.title or ref.display_name or chat.chat_id)[:200],
-                timezone=settings.timezone,
-                locale=match_locale(ref.language) or settings.default_locale,
-            )
-            session.add(initiative)
-            await session.flush()
-            session.add(ChatLink(platform=chat.platform, chat_id=chat.chat_id, initiative_id=initiative.id,
-                                 title=chat.title))
-        found = (
-            await session.execute(
-                select(User, Membership)
-                .outerjoin(
-                    Membership, (Membership.user_id == User.id) & (Membership.initiative_id == initiative.id)
-                )
-                .where(User.platform == ref.platform, User.platform_user_id == ref.user_id)
-            )
-        ).first()
-        user, membership = (found[0], found[1]) if found is not None else (None, None)
-        name = ref.display_name[:200]
-        if user is None:  # a person is not per chat: two chats may see them first at the same instant
-            await session.execute(
-                insert(session, User)
-                .values(platform=ref.platform, platform_user_id=ref.user_id, display_name=name, created_at=utcday())
-                .on_conflict_do_nothing(index_elements=[User.platform, User.platform_user_id])
-            )
-            user = await session.scalar(
-                select(User).where(User.platform == ref.platform, User.platform_user_id == ref.user_id)
-            )
-            assert user is not None
-        if user.display_name != name:
-            user.display_name = name
-        if membership is None:
-            has_members = await session.scalar(
-                select(Membership.user_id).where(Membership.initiative_id == initiative.id).limit(1)
-            )
-            role = Role.MEMBER if has_members is not None else Role.ORGANISER
-            await session.execute(
-                insert(session, Membership)
-                .values(initiative_id=initiative.id, user_id=user.id, role=int(role), joined_at=utcday())
-                .on_conflict_do_nothing(index_elements=[Membership.initiative_id, Membership.user_id])
-            )
-            membership = await session.get_one(Membership, (initiative.id, user.id))
-        scope.ctx = Context(self.services, session, chat, initiative, user, ref, Role(membership.role))
+        settings = self.services.settings
+        initiative, person, role = await identify(
+            session, update.chat, update.user, settings.timezone,
+            match_locale(update.user.language) or settings.default_locale)
+        scope.ctx = Context(self.services, session, update.chat, initiative, person, update.user, role)
         await call_next(scope)
 
     async def _locale(self, scope: Scope, call_next: Next) -> None:
@@ -340,6 +303,18 @@ class Dispatcher:
             await ctx.end_dialog()
             return
         await getattr(interlinker, method)(ctx, text, dialog.step, dict(dialog.data))
+
+
+@functools.cache
+def _claim(postgres: bool) -> Insert:
+    """INSERT the update's id unless it is there; on PostgreSQL behind the chat's advisory lock."""
+    table = table_of(ProcessedUpdate)
+    if not postgres:
+        return sqlite_insert(table).on_conflict_do_nothing()
+    locked = select(func.pg_advisory_xact_lock(bindparam("lock", type_=BigInteger))).subquery()
+    rows = select(bindparam("claim_platform", type_=String), bindparam("claim_update", type_=String),
+                  func.now()).select_from(locked)
+    return pg_insert(table).from_select(["platform", "update_id", "processed_at"], rows).on_conflict_do_nothing()
 
 
 def _is_press(update: Update) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Result, func, select
+from sqlalchemy import CursorResult, Result, Table, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
@@ -32,6 +32,12 @@ def is_postgres(session: AsyncSession) -> bool:
     bind = session.bind
     assert bind is not None, "sessions are bound to an engine"
     return bind.dialect.name == "postgresql"
+
+
+def table_of(model: type[Any]) -> Table:
+    """A mapped class's table, for statements on the hot path that skip the ORM (built once, no
+    objects loaded: several times cheaper per statement)."""
+    return cast(Table, model.__table__)
 
 
 def affected(result: Result[Any]) -> int:

@@ -10,6 +10,8 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -24,18 +26,20 @@ from bot.i18n import N_, _
 from bot.interlinker import Catalogue, Interlinker, button, command, dialog, job
 from bot.jobs import schedule
 from bot.services import Services
+from interlinkers.polls import _store as store
 from interlinkers.polls._models import Ballot, Poll, PollOption
 from interlinkers.polls._parsing import check_options, check_question, parse_poll, parse_poll_number, parse_vote
 from interlinkers.polls._render import Tally, result_line, tally_lines, votes
+from interlinkers.polls._store import PollState
 
 NAME = "polls"
 
 
-def message_key(poll: Poll) -> str:
+def message_key(poll: PollState) -> str:
     return f"{NAME}:{poll.id}"
 
 
-def job_id(poll: Poll) -> str:
+def job_id(poll: PollState | Poll) -> str:
     return f"{NAME}.close.{poll.id}"
 
 
@@ -52,7 +56,7 @@ class Polls(Interlinker):
 
     def __init__(self, services: Services) -> None:
         super().__init__(services)
-        self._label_cache: dict[int, tuple[str, ...]] = {}
+        self._ballot_key = hashlib.sha256(("anonymous-ballots:" + services.settings.secret).encode()).digest()
 
     # --- commands ----------------------------------------------------------------------------------
 
@@ -84,7 +88,7 @@ class Polls(Interlinker):
     async def vote(self, ctx: Context, args: str) -> None:
         number, position = parse_vote(args)
         poll = await self._find(ctx, number)
-        await self._cast(ctx, poll, position, confirm=ctx.reply)
+        await self._cast(ctx, poll.id, position, confirm=ctx.reply)
 
     @command("close", help=N_("Close a poll and record its result (creator or organiser)"),
              usage=N_("<poll number>"))
@@ -98,7 +102,7 @@ class Polls(Interlinker):
     @command("results", help=N_("Show the votes of a poll so far"), usage=N_("<poll number>"))
     async def results(self, ctx: Context, args: str) -> None:
         poll = await self._find(ctx, parse_poll_number(args, "results"))
-        tally = await self._tally(ctx, poll)
+        tally = await store.tally(ctx.session, poll.id)
         lines = [self._title(poll), *tally_lines(tally), votes(tally.total)]
         if not poll.is_open:
             lines.append(result_line(tally))
@@ -108,10 +112,7 @@ class Polls(Interlinker):
 
     @button("v")
     async def vote_button(self, ctx: Context, poll_id: str, position: str) -> None:
-        poll = await ctx.session.get(Poll, int(poll_id))
-        if poll is None or poll.initiative_id != ctx.initiative.id:
-            raise UserError(_("This button is not valid any more. Send /help to start again."))
-        await self._cast(ctx, poll, int(position), confirm=ctx.notice)
+        await self._cast(ctx, int(poll_id), int(position), confirm=ctx.notice)
 
     async def on_native_poll_answer(self, ctx: Context, key: str, payloads: tuple[str, ...]) -> None:
         if payloads:
@@ -123,18 +124,16 @@ class Polls(Interlinker):
                 raise UserError(_("This button is not valid any more. Send /help to start again."))
             await self.vote_button(ctx, *parsed.args)
             return
-        poll = await ctx.session.get(Poll, int(key.rpartition(":")[2] or 0))
+        poll = await store.poll_by_id(ctx.session, int(key.rpartition(":")[2] or 0))
         if poll is not None and poll.is_open and poll.initiative_id == ctx.initiative.id:
-            current = await self._current_ballot(ctx, poll)
-            if current is not None:
-                current.superseded_at = datetime.now(UTC)
-                await ctx.session.flush()
+            at = poll.created_at if poll.anonymous else datetime.now(UTC)
+            if await store.withdraw(ctx.session, poll.id, self._voter_key(poll, ctx.user_id), at):
                 await self._refresh(ctx, poll)
                 ctx.notice(_("Your vote on poll #{number} was withdrawn.").format(number=poll.number))
 
     @job("close")
     async def close_job(self, ctx: Context, poll_id: int) -> None:
-        poll = await ctx.session.get(Poll, poll_id)
+        poll = await store.poll_by_id(ctx.session, poll_id)
         if poll is not None and poll.is_open:
             await self._close(ctx, poll, by_deadline=True)
 
@@ -167,12 +166,8 @@ class Polls(Interlinker):
         since a deleted id may be given to someone else later)."""
         now = datetime.now(UTC)
         for poll in await session.scalars(select(Poll).where(Poll.closed_at.is_(None))):
-            await session.execute(
-                update(Ballot)
-                .where(Ballot.poll_id == poll.id, Ballot.voter_key == self._voter_key(poll, user_id),
-                       Ballot.superseded_at.is_(None))
-                .values(superseded_at=now)
-            )
+            await store.withdraw(session, poll.id, self._voter_key(poll, user_id),
+                                 poll.created_at if poll.anonymous else now)
         await session.execute(update(Poll).where(Poll.creator_id == user_id).values(creator_id=None))
         await session.execute(
             update(Ballot)
@@ -190,7 +185,7 @@ class Polls(Interlinker):
     async def _create(
         self, ctx: Context, question: str, options: tuple[str, ...], closes_at: datetime | None, anonymous: bool
     ) -> None:
-        poll = Poll(
+        row = Poll(
             initiative_id=ctx.initiative.id,
             number=await ctx.next_number(NAME),
             question=question,
@@ -200,117 +195,80 @@ class Polls(Interlinker):
             anonymous=anonymous,
             closes_at=closes_at,
         )
-        ctx.session.add(poll)
+        ctx.session.add(row)
         await ctx.session.flush()
         for position, label in enumerate(options, start=1):
-            ctx.session.add(PollOption(poll_id=poll.id, position=position, label=label))
+            ctx.session.add(PollOption(poll_id=row.id, position=position, label=label, votes=0))
         await ctx.session.flush()
+        poll = await store.poll_by_id(ctx.session, row.id)
+        assert poll is not None
         if closes_at is not None:
             await ctx.schedule(NAME, "close", closes_at, job_id(poll), poll_id=poll.id)
-        text, buttons, spec = await self._view(ctx, poll)
+        text, buttons, spec = self._view(ctx, poll, Tally(options, (0,) * len(options)))
         ctx.reply(text, buttons, key=message_key(poll), poll=spec)
 
-    async def _find(self, ctx: Context, number: int) -> Poll:
-        poll = await ctx.session.scalar(
-            select(Poll).where(Poll.initiative_id == ctx.initiative.id, Poll.number == number)
-        )
+    async def _find(self, ctx: Context, number: int) -> PollState:
+        poll = await store.poll_by_number(ctx.session, ctx.initiative.id, number)
         if poll is None:
             raise UserError(_("There is no poll #{number} here.").format(number=number))
         return poll
 
-    async def _labels(self, ctx: Context, poll: Poll) -> tuple[str, ...]:
-        """Option labels never change once a poll exists, so they are read once per process."""
-        if (labels := self._label_cache.get(poll.id)) is not None:
-            return labels
-        rows = await ctx.session.scalars(
-            select(PollOption.label).where(PollOption.poll_id == poll.id).order_by(PollOption.position)
-        )
-        labels = tuple(rows)
-        if len(self._label_cache) >= 5_000:
-            self._label_cache.pop(next(iter(self._label_cache)))
-        self._label_cache[poll.id] = labels
-        return labels
+    def _voter_key(self, poll: PollState | Poll, user_id: int) -> str:
+        return self._anonymous_key(poll.id, user_id) if poll.anonymous else f"u:{user_id}"
 
-    async def _tally(self, ctx: Context, poll: Poll) -> Tally:
-        labels = await self._labels(ctx, poll)
-        counts = dict(
-            (
-                await ctx.session.execute(
-                    select(Ballot.position, func.count())
-                    .where(Ballot.poll_id == poll.id, Ballot.superseded_at.is_(None))
-                    .group_by(Ballot.position)
-                )
-            ).all()
-        )
-        return Tally(labels, tuple(int(counts.get(position, 0)) for position in range(1, len(labels) + 1)))
+    def _anonymous_key(self, poll_id: int, user_id: int) -> str:
+        return "a:" + hmac.new(self._ballot_key, f"{poll_id}:{user_id}".encode(), hashlib.sha256).hexdigest()[:40]
 
-    def _voter_key(self, poll: Poll, user_id: int) -> str:
-        if not poll.anonymous:
-            return f"u:{user_id}"
-        key = hashlib.sha256(("anonymous-ballots:" + self.services.settings.secret).encode()).digest()
-        return "a:" + hmac.new(key, f"{poll.id}:{user_id}".encode(), hashlib.sha256).hexdigest()[:40]
-
-    async def _current_ballot(self, ctx: Context, poll: Poll) -> Ballot | None:
-        return await ctx.session.scalar(
-            select(Ballot).where(
-                Ballot.poll_id == poll.id,
-                Ballot.voter_key == self._voter_key(poll, ctx.user_id),
-                Ballot.superseded_at.is_(None),
-            )
-        )
-
-    async def _cast(self, ctx: Context, poll: Poll, position: int, confirm: object) -> None:
+    async def _cast(self, ctx: Context, poll_id: int, position: int, confirm: Callable[[str], None]) -> None:
+        """One vote: the poll and the voter's ballot (one query), the running counts, the ballot, the
+        counts to show. Nothing here grows with the number of ballots."""
+        found = await store.poll_with_ballot(ctx.session, poll_id, f"u:{ctx.user_id}",
+                                             self._anonymous_key(poll_id, ctx.user_id))
+        if found is None or found[0].initiative_id != ctx.initiative.id:
+            raise UserError(_("This button is not valid any more. Send /help to start again."))
+        poll, current = found
         if not poll.is_open:
             raise UserError(
                 _("Poll #{number} is closed; its result is final. Send /results {number} to see it.").format(
                     number=poll.number
                 )
             )
-        labels = await self._labels(ctx, poll)
-        if not 1 <= position <= len(labels):
-            raise UserError(
-                _("Poll #{number} has options 1 to {count}.").format(number=poll.number, count=len(labels))
-            )
-        label = labels[position - 1]
-        current = await self._current_ballot(ctx, poll)
-        assert callable(confirm)
         if current is not None and current.position == position:
+            label = (await store.tally(ctx.session, poll.id)).labels[position - 1]
             confirm(_("You already voted “{option}” in poll #{number}.").format(option=label, number=poll.number))
             return
+        if not await store.move_vote(ctx.session, poll.id, position, None if current is None else current.position):
+            count = len((await store.tally(ctx.session, poll.id)).labels)
+            raise UserError(_("Poll #{number} has options 1 to {count}.").format(number=poll.number, count=count))
         # An anonymous ballot carries nothing that follows the voter: no user id, the poll's own creation
         # time instead of when it was cast, and a random id instead of the next one in line (an order
         # that could be matched against who spoke when).
         now = poll.created_at if poll.anonymous else datetime.now(UTC)
-        if current is not None:
-            current.superseded_at = now
-            await ctx.session.flush()
-        ctx.session.add(
-            Ballot(
-                id=secrets.randbelow(2**31 - 2) + 1 if poll.anonymous else None,
-                poll_id=poll.id,
-                position=position,
-                voter_key=self._voter_key(poll, ctx.user_id),
-                voter_user_id=None if poll.anonymous else ctx.user_id,
-                cast_at=now,
-            )
-        )
-        await ctx.session.flush()
+        ballot: dict[str, object] = {"poll_id": poll.id, "position": position, "cast_at": now,
+                                     "voter_key": self._voter_key(poll, ctx.user_id), "superseded_at": None}
+        if poll.anonymous:
+            ballot.update(id=secrets.randbelow(2**31 - 2) + 1, voter_user_id=None)
+        else:
+            ballot.update(voter_user_id=ctx.user_id)
+        await store.cast(ctx.session, ballot, current, now)
+        tally = await store.tally(ctx.session, poll.id)
+        label = tally.labels[position - 1]
         if current is None:
             confirm(_("Your vote “{option}” in poll #{number} is counted.").format(option=label, number=poll.number))
         else:
             changed = _("You changed your vote in poll #{number} to “{option}”.")
             confirm(changed.format(option=label, number=poll.number))
-        await self._refresh(ctx, poll)
-
-    async def _refresh(self, ctx: Context, poll: Poll) -> None:
-        text, buttons, spec = await self._view(ctx, poll)
+        text, buttons, spec = self._view(ctx, poll, tally)
         ctx.edit(message_key(poll), text, buttons, poll=spec)
 
-    def _title(self, poll: Poll) -> str:
+    async def _refresh(self, ctx: Context, poll: PollState) -> None:
+        text, buttons, spec = self._view(ctx, poll, await store.tally(ctx.session, poll.id))
+        ctx.edit(message_key(poll), text, buttons, poll=spec)
+
+    def _title(self, poll: PollState) -> str:
         return _("Poll #{number}: {question}").format(number=poll.number, question=poll.question)
 
-    async def _view(self, ctx: Context, poll: Poll) -> tuple[str, tuple[Button, ...], PollSpec]:
-        tally = await self._tally(ctx, poll)
+    def _view(self, ctx: Context, poll: PollState, tally: Tally) -> tuple[str, tuple[Button, ...], PollSpec]:
         lines = [self._title(poll), *tally_lines(tally)]
         status = [votes(tally.total)]
         if poll.anonymous:
@@ -332,11 +290,10 @@ class Polls(Interlinker):
         spec = PollSpec(poll.question, options, closed=not poll.is_open)
         return "\n".join(lines), (options if poll.is_open else ()), spec
 
-    async def _close(self, ctx: Context, poll: Poll, by_deadline: bool = False) -> None:
+    async def _close(self, ctx: Context, poll: PollState, by_deadline: bool = False) -> None:
         now = datetime.now(UTC)
-        poll.closed_at = now
-        await ctx.session.flush()
-        tally = await self._tally(ctx, poll)
+        tally = await store.close(ctx.session, poll, now)
+        poll = replace(poll, closed_at=now)
         await ctx.record_outcome(
             "poll",
             poll.question,
@@ -354,7 +311,8 @@ class Polls(Interlinker):
         )
         if not by_deadline:
             await ctx.unschedule(job_id(poll))
-        await self._refresh(ctx, poll)
+        text, buttons, spec = self._view(ctx, poll, tally)
+        ctx.edit(message_key(poll), text, buttons, poll=spec)
         lines = [
             _("Poll #{number} is closed: {question}").format(number=poll.number, question=poll.question),
             *tally_lines(tally),

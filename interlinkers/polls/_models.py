@@ -31,10 +31,14 @@ class Poll(Base):
 
 
 class PollOption(Base):
+    """An option and its running count of current ballots (see ``_store``: kept by every vote, checked
+    against the ballots when the poll closes)."""
+
     __tablename__ = "poll_options"
     poll_id: Mapped[int] = mapped_column(ForeignKey("polls.id", ondelete="CASCADE"), primary_key=True)
     position: Mapped[int] = mapped_column(Integer, primary_key=True)
     label: Mapped[str] = mapped_column(String(100))
+    votes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Ballot(Base):

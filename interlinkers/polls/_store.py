@@ -1,0 +1,161 @@
+"""The polls' SQL: a vote is four statements built once, whatever the size of the poll.
+
+Each option keeps its running count (``poll_options.votes``), changed by relative updates in the vote's
+own transaction, so showing the tally never recounts the ballots. Closing recounts them once, records
+that recount (the ballots are the truth) and repairs the running counts if they ever disagreed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, bindparam, case, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from interlinkers.polls._models import Ballot, Poll, PollOption
+from interlinkers.polls._render import Tally
+from storage.sql import affected, table_of
+
+log = logging.getLogger(__name__)
+
+_polls, _options, _ballots = table_of(Poll), table_of(PollOption), table_of(Ballot)
+
+
+@dataclass(frozen=True, slots=True)
+class PollState:
+    """A poll as the handlers read it; changed only through the statements below."""
+
+    id: int
+    initiative_id: int
+    number: int
+    question: str
+    creator_id: int | None
+    anonymous: bool
+    created_at: datetime
+    closes_at: datetime | None
+    closed_at: datetime | None
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_at is None
+
+
+@dataclass(frozen=True, slots=True)
+class Current:
+    """The voter's ballot that counts now."""
+
+    id: int
+    position: int
+
+
+_POLL_COLUMNS = (_polls.c.id, _polls.c.initiative_id, _polls.c.number, _polls.c.question, _polls.c.creator_id,
+                 _polls.c.anonymous, _polls.c.created_at, _polls.c.closes_at, _polls.c.closed_at)
+_WIDTH = len(_POLL_COLUMNS)
+_POLL_AND_BALLOT = (
+    select(*_POLL_COLUMNS, _ballots.c.id, _ballots.c.position)
+    .select_from(_polls)
+    .outerjoin(_ballots, and_(
+        _ballots.c.poll_id == _polls.c.id,
+        _ballots.c.superseded_at.is_(None),
+        _ballots.c.voter_key == case((_polls.c.anonymous, bindparam("anonymous_key")), else_=bindparam("named_key")),
+    ))
+    .where(_polls.c.id == bindparam("poll_id"))
+)
+_BY_NUMBER = select(*_POLL_COLUMNS).where(_polls.c.initiative_id == bindparam("initiative_id"),
+                                          _polls.c.number == bindparam("number"))
+_BY_ID = select(*_POLL_COLUMNS).where(_polls.c.id == bindparam("poll_id"))
+_CLOSE = update(_polls).where(_polls.c.id == bindparam("poll")).values(closed_at=bindparam("at"))
+_OPTIONS = (select(_options.c.position, _options.c.label, _options.c.votes)
+            .where(_options.c.poll_id == bindparam("poll_id")).order_by(_options.c.position))
+_COUNT = (update(_options)
+          .where(_options.c.poll_id == bindparam("poll"),
+                 _options.c.position.in_([bindparam("new"), bindparam("old")]))
+          .values(votes=_options.c.votes + case((_options.c.position == bindparam("new"), 1), else_=-1)))
+_SET_COUNT = (update(_options)
+              .where(_options.c.poll_id == bindparam("poll"), _options.c.position == bindparam("option"))
+              .values(votes=bindparam("count")))
+_UNCOUNT = (update(_options)
+            .where(_options.c.poll_id == bindparam("poll"), _options.c.position == bindparam("option"))
+            .values(votes=_options.c.votes - 1))
+_SUPERSEDE = update(_ballots).where(_ballots.c.id == bindparam("ballot")).values(superseded_at=bindparam("at"))
+_WITHDRAW = update(_ballots).where(
+    _ballots.c.poll_id == bindparam("poll"), _ballots.c.voter_key == bindparam("key"),
+    _ballots.c.superseded_at.is_(None),
+).values(superseded_at=bindparam("at")).returning(_ballots.c.position)
+_CAST = _ballots.insert()
+_RECOUNT = (select(_ballots.c.position, func.count())
+            .where(_ballots.c.poll_id == bindparam("poll_id"), _ballots.c.superseded_at.is_(None))
+            .group_by(_ballots.c.position))
+
+
+def _state(row: Sequence[Any]) -> PollState:
+    return PollState(*row[:_WIDTH])
+
+
+async def poll_with_ballot(session: AsyncSession, poll_id: int, named_key: str,
+                           anonymous_key: str) -> tuple[PollState, Current | None] | None:
+    """The poll and the voter's current ballot in one query (the key depends on the poll's kind)."""
+    row = (await session.execute(_POLL_AND_BALLOT, {"poll_id": poll_id, "named_key": named_key,
+                                                    "anonymous_key": anonymous_key})).first()
+    if row is None:
+        return None
+    ballot = row[_WIDTH:]
+    return _state(row), (None if ballot[0] is None else Current(ballot[0], ballot[1]))
+
+
+async def poll_by_number(session: AsyncSession, initiative_id: int, number: int) -> PollState | None:
+    row = (await session.execute(_BY_NUMBER, {"initiative_id": initiative_id, "number": number})).first()
+    return None if row is None else _state(row)
+
+
+async def poll_by_id(session: AsyncSession, poll_id: int) -> PollState | None:
+    row = (await session.execute(_BY_ID, {"poll_id": poll_id})).first()
+    return None if row is None else _state(row)
+
+
+async def tally(session: AsyncSession, poll_id: int) -> Tally:
+    """The running counts: as many rows as options, however many ballots there are."""
+    rows = (await session.execute(_OPTIONS, {"poll_id": poll_id})).all()
+    return Tally(tuple(row[1] for row in rows), tuple(int(row[2]) for row in rows))
+
+
+async def move_vote(session: AsyncSession, poll_id: int, new: int, old: int | None) -> bool:
+    """Count one vote more for option ``new`` (and one less for ``old``); False: ``new`` is no option."""
+    expected = 1 if old is None else 2
+    result = await session.execute(_COUNT, {"poll": poll_id, "new": new, "old": -1 if old is None else old})
+    return affected(result) == expected
+
+
+async def cast(session: AsyncSession, ballot: dict[str, object], superseding: Current | None,
+               at: datetime) -> None:
+    """Keep the new ballot, after marking the one it replaces (history stays: nothing is deleted)."""
+    if superseding is not None:
+        await session.execute(_SUPERSEDE, {"ballot": superseding.id, "at": at})
+    await session.execute(_CAST, ballot)
+
+
+async def withdraw(session: AsyncSession, poll_id: int, voter_key: str, at: datetime) -> bool:
+    """Withdraw the voter's current ballot (a retracted native-poll vote); False if there was none."""
+    position = (await session.execute(_WITHDRAW, {"poll": poll_id, "key": voter_key, "at": at})).scalar()
+    if position is None:
+        return False
+    await session.execute(_UNCOUNT, {"poll": poll_id, "option": position})
+    return True
+
+
+async def close(session: AsyncSession, poll: PollState, at: datetime) -> Tally:
+    """Close ``poll`` and return the tally recounted from its ballots, the result on record."""
+    await session.execute(_CLOSE, {"poll": poll.id, "at": at})
+    running = await tally(session, poll.id)
+    counted: dict[int, int] = dict((await session.execute(_RECOUNT, {"poll_id": poll.id})).all())
+    recount = tuple(int(counted.get(position, 0)) for position in range(1, len(running.labels) + 1))
+    if recount != running.counts:
+        log.warning("poll %s: running counts %s differed from its ballots %s; repaired", poll.id, running.counts,
+                    recount)
+        for position, votes in enumerate(recount, start=1):
+            await session.execute(_SET_COUNT, {"poll": poll.id, "option": position, "count": votes})
+    return Tally(running.labels, recount)

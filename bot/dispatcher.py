@@ -162,7 +162,7 @@ class Dispatcher:
             set_locale(match_locale(update.user.language) or self.services.settings.default_locale)
             apology = _("Something went wrong on our side; nothing was changed. Please try again.")
             outgoing: list[Outgoing] = [Notice(apology, alert=True) if _is_press(update) else Reply(apology)]
-            self.services.stage_replies(session, update, outgoing)
+            await self.services.stage_replies(session, update, outgoing)
         return outgoing
 
     # --- middleware --------------------------------------------------------------------------------
@@ -181,7 +181,7 @@ class Dispatcher:
                 scope.session = session
                 await call_next(scope)
                 if scope.ctx is not None:
-                    self.services.stage_replies(session, update, scope.ctx.outgoing)
+                    await self.services.stage_replies(session, update, scope.ctx.outgoing)
         except UserError as exc:
             message: Outgoing = Notice(str(exc), alert=True) if _is_press(update) else Reply(str(exc))
             if scope.ctx is not None:
@@ -190,7 +190,7 @@ class Dispatcher:
             async with self.services.sessions.begin() as session:
                 scope.duplicate = not await self._begin(session, scope)
                 if scope.ctx is not None and not scope.duplicate:
-                    self.services.stage_replies(session, update, scope.ctx.outgoing)
+                    await self.services.stage_replies(session, update, scope.ctx.outgoing)
 
     async def _begin(self, session: AsyncSession, scope: Scope) -> bool:
         """Take the chat's lock, then claim the update (False: handled before)."""

@@ -7,6 +7,7 @@ files in ``locales/``; a missing one is an error, not a silent fallback to Engli
 
 from __future__ import annotations
 
+import functools
 import gettext
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -120,7 +121,14 @@ def format_number(value: float) -> str:
 
 
 def format_percentage(value: float) -> str:
-    return format_percent(value, locale=_current.get())
+    """A share as a whole percentage ("42%", "42 %"), in the current language; shown for every option of
+    every live tally, so each (language, whole percent) is formatted by Babel once."""
+    return _whole_percent(_current.get(), round(value * 100))
+
+
+@functools.lru_cache(maxsize=4096)
+def _whole_percent(locale: str, percent: int) -> str:
+    return format_percent(percent / 100, locale=locale)
 
 
 def language_name(locale: str) -> str:

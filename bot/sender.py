@@ -24,8 +24,8 @@ from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import bindparam, delete, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot import codec
 from bot.adapter import _delivery
@@ -34,7 +34,7 @@ from bot.errors import Undeliverable
 from bot.events import ChatRef, Edit, Notice, Outgoing, Reply, Update
 from storage.leases import Leases
 from storage.models import PendingReply, SentMessage
-from storage.sql import insert
+from storage.sql import insert, table_of
 
 if TYPE_CHECKING:
     from bot.adapter import Adapter
@@ -57,23 +57,35 @@ def origin_of(update: Update) -> str:
     return f"{update.chat.platform}:{update.update_id}"
 
 
-def stage(session: AsyncSession, chat: ChatRef, messages: Sequence[Outgoing], origin: str, lane: str) -> None:
+async def stage(session: AsyncSession, chat: ChatRef, messages: Sequence[Outgoing], origin: str,
+                lane: str) -> None:
     """Keep ``messages`` in ``session``'s transaction until sent. Notices are not kept: they belong to
     the moment (a button's pop-up) and a re-sent confirmation would only confuse."""
-    session.add_all(
-        PendingReply(origin=origin, position=index, platform=chat.platform, chat_id=chat.chat_id,
-                     thread_id=chat.thread_id, chat_title=chat.title, is_private=chat.is_private,
-                     message=codec.encode(message), lane=lane)
+    rows = [
+        {"origin": origin, "position": index, "platform": chat.platform, "chat_id": chat.chat_id,
+         "thread_id": chat.thread_id, "chat_title": chat.title, "is_private": chat.is_private,
+         "message": codec.encode(message), "lane": lane}
         for index, message in enumerate(messages)
         if not isinstance(message, Notice)
-    )
+    ]
+    if rows:
+        await session.execute(_STAGE, rows)
+
+
+_pending = table_of(PendingReply)
+_STAGE = _pending.insert()
+_PENDING = (select(_pending).where(_pending.c.platform == bindparam("platform"),
+                                   _pending.c.chat_id == bindparam("chat"))
+            .order_by(_pending.c.id).limit(bindparam("window")))
+_SENT = delete(_pending).where(_pending.c.id.in_(bindparam("ids", expanding=True)))
+WINDOW = 500  # rows of one chat looked at per message: its keyed versions coalesce within it
 
 
 @dataclass
 class _Group:
     """The rows sent as one message: usually one; a keyed message and all its pending edits."""
 
-    rows: list[PendingReply]
+    rows: list[Any]  # pending_replies rows
     message: Outgoing
 
 
@@ -81,6 +93,12 @@ class Sender:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], leases: Leases,
                  adapters: dict[str, Adapter]) -> None:
         self._sessions = sessions
+        engine = sessions.kw["bind"]
+        assert isinstance(engine, AsyncEngine), "the sender's sessions are bound to one engine"
+        # One statement needs no transaction: on PostgreSQL autocommit saves BEGIN and COMMIT; SQLite's
+        # driver begins only before a write anyway (and resetting its isolation level costs a PRAGMA).
+        self._autocommit = engine if engine.dialect.name == "sqlite" else engine.execution_options(
+            isolation_level="AUTOCOMMIT")
         self._leases = leases
         self._adapters = adapters
         self._shared = leases.shared
@@ -188,12 +206,9 @@ class Sender:
             while True:
                 self._kicked.discard(key)
                 try:
-                    async with self._sessions() as session:
-                        rows = list(await session.scalars(
-                            select(PendingReply)
-                            .where(PendingReply.platform == platform, PendingReply.chat_id == chat_id)
-                            .order_by(PendingReply.id)
-                        ))
+                    async with self._autocommit.connect() as connection:  # one statement: no transaction
+                        rows = list(await connection.execute(
+                            _PENDING, {"platform": platform, "chat": chat_id, "window": WINDOW}))
                 except Exception as exc:
                     log.warning("sender: store unavailable (%s); chat %s waits", exc, chat_id)
                     await backoff.sleep()
@@ -242,7 +257,7 @@ class Sender:
         else:
             del self._waiters[key]
 
-    def _next_group(self, key: tuple[str, str], rows: list[PendingReply]) -> _Group:
+    def _next_group(self, key: tuple[str, str], rows: list[Any]) -> _Group:
         """The next lane after the one served last, its oldest row, and every version of that row's
         keyed message."""
         lanes = list(dict.fromkeys(row.lane for row in rows))
@@ -289,15 +304,18 @@ class Sender:
         retry = Backoff(cap=5.0)
         while True:
             try:
-                async with self._sessions.begin() as session:
-                    if key is not None and message_id is not None:
+                ids = {"ids": [row.id for row in group.rows]}
+                if key is not None and message_id is not None:
+                    async with self._sessions.begin() as session:
                         statement = insert(session, SentMessage).values(
                             platform=head.platform, chat_id=head.chat_id, key=key, message_id=message_id)
                         await session.execute(statement.on_conflict_do_update(
                             index_elements=[SentMessage.platform, SentMessage.chat_id, SentMessage.key],
                             set_={"message_id": message_id}))
-                    await session.execute(
-                        delete(PendingReply).where(PendingReply.id.in_([row.id for row in group.rows])))
+                        await session.execute(_SENT, ids)
+                else:
+                    async with self._autocommit.begin() as connection:
+                        await connection.execute(_SENT, ids)
                 break
             except Exception as exc:  # sent but not forgotten: keep trying, or it would be sent again
                 log.warning("sender: could not mark a sent message (%s); retrying", exc)

@@ -48,9 +48,9 @@ class Services:
     def adapter_for(self, chat: ChatRef) -> Adapter | None:
         return self.adapters.get(chat.platform)
 
-    def stage_replies(self, session: AsyncSession, update: Update, messages: Sequence[Outgoing]) -> None:
+    async def stage_replies(self, session: AsyncSession, update: Update, messages: Sequence[Outgoing]) -> None:
         """Keep an update's replies in its transaction, in the lane of the person who sent it."""
-        stage(session, update.chat, messages, origin_of(update),
+        await stage(session, update.chat, messages, origin_of(update),
               lane_of(self.settings.secret, update.user.user_id))
 
     async def deliver(self, chat: ChatRef, messages: Sequence[Outgoing], origin: str) -> None:

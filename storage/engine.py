@@ -47,7 +47,9 @@ def create_engine(url: str) -> AsyncEngine:
         engine = create_async_engine(parsed, connect_args={"timeout": 10})  # waits for the write lock
         install_sqlite_pragmas(engine.sync_engine)
         return engine
-    return create_async_engine(parsed, pool_pre_ping=True)
+    # No pre-ping: it cost a round trip per checkout (three per vote). A connection that died with the
+    # server fails its first statement, is invalidated, and the update is retried (StoreUnavailable).
+    return create_async_engine(parsed)
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

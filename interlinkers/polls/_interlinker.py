@@ -237,7 +237,8 @@ class Polls(Interlinker):
             label = (await store.tally(ctx.session, poll.id)).labels[position - 1]
             confirm(_("You already voted “{option}” in poll #{number}.").format(option=label, number=poll.number))
             return
-        if not await store.move_vote(ctx.session, poll.id, position, None if current is None else current.position):
+        tally = await store.move_vote(ctx.session, poll.id, position, None if current is None else current.position)
+        if tally is None:
             count = len((await store.tally(ctx.session, poll.id)).labels)
             raise UserError(_("Poll #{number} has options 1 to {count}.").format(number=poll.number, count=count))
         # An anonymous ballot carries nothing that follows the voter: no user id, the poll's own creation
@@ -251,7 +252,6 @@ class Polls(Interlinker):
         else:
             ballot.update(voter_user_id=ctx.user_id)
         await store.cast(ctx.session, ballot, current, now)
-        tally = await store.tally(ctx.session, poll.id)
         label = tally.labels[position - 1]
         if current is None:
             confirm(_("Your vote “{option}” in poll #{number} is counted.").format(option=label, number=poll.number))

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from interlinkers.polls._models import Ballot, Poll, PollOption
 from interlinkers.polls._render import Tally
-from storage.sql import affected, table_of
+from storage.sql import table_of
 
 log = logging.getLogger(__name__)
 
@@ -72,9 +72,10 @@ _CLOSE = update(_polls).where(_polls.c.id == bindparam("poll")).values(closed_at
 _OPTIONS = (select(_options.c.position, _options.c.label, _options.c.votes)
             .where(_options.c.poll_id == bindparam("poll_id")).order_by(_options.c.position))
 _COUNT = (update(_options)
-          .where(_options.c.poll_id == bindparam("poll"),
-                 _options.c.position.in_([bindparam("new"), bindparam("old")]))
-          .values(votes=_options.c.votes + case((_options.c.position == bindparam("new"), 1), else_=-1)))
+          .where(_options.c.poll_id == bindparam("poll"))
+          .values(votes=_options.c.votes + case((_options.c.position == bindparam("new"), 1),
+                                                (_options.c.position == bindparam("old"), -1), else_=0))
+          .returning(_options.c.position, _options.c.label, _options.c.votes))
 _SET_COUNT = (update(_options)
               .where(_options.c.poll_id == bindparam("poll"), _options.c.position == bindparam("option"))
               .values(votes=bindparam("count")))
@@ -123,11 +124,14 @@ async def tally(session: AsyncSession, poll_id: int) -> Tally:
     return Tally(tuple(row[1] for row in rows), tuple(int(row[2]) for row in rows))
 
 
-async def move_vote(session: AsyncSession, poll_id: int, new: int, old: int | None) -> bool:
-    """Count one vote more for option ``new`` (and one less for ``old``); False: ``new`` is no option."""
-    expected = 1 if old is None else 2
-    result = await session.execute(_COUNT, {"poll": poll_id, "new": new, "old": -1 if old is None else old})
-    return affected(result) == expected
+async def move_vote(session: AsyncSession, poll_id: int, new: int, old: int | None) -> Tally | None:
+    """Count one vote more for option ``new`` (and one less for ``old``) and return the new tally, in
+    one statement; None: ``new`` is no option (the caller rolls back)."""
+    rows = sorted((await session.execute(_COUNT, {"poll": poll_id, "new": new,
+                                                  "old": -1 if old is None else old})).all())
+    if not 1 <= new <= len(rows):
+        return None
+    return Tally(tuple(row[1] for row in rows), tuple(int(row[2]) for row in rows))
 
 
 async def cast(session: AsyncSession, ballot: dict[str, object], superseding: Current | None,

@@ -19,9 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import BigInteger, Insert, String, bindparam, delete, func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import BigInteger, String, bindparam, delete, func, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -38,7 +36,7 @@ from bot.jobs import chat_lock
 from bot.roles import Role
 from bot.sender import origin_of
 from storage.models import DeadLetter, ProcessedUpdate, utcnow
-from storage.sql import affected, is_postgres, lock_for_transaction, lock_key, table_of, unreachable
+from storage.sql import affected, dialect_insert, is_postgres, lock_for_transaction, lock_key, table_of, unreachable
 
 if TYPE_CHECKING:
     from bot.services import Services
@@ -306,15 +304,16 @@ class Dispatcher:
 
 
 @functools.cache
-def _claim(postgres: bool) -> Insert:
+def _claim(postgres: bool) -> Any:  # the dialect's Insert
     """INSERT the update's id unless it is there; on PostgreSQL behind the chat's advisory lock."""
     table = table_of(ProcessedUpdate)
     if not postgres:
-        return sqlite_insert(table).on_conflict_do_nothing()
+        return dialect_insert(False, table).on_conflict_do_nothing()
     locked = select(func.pg_advisory_xact_lock(bindparam("lock", type_=BigInteger))).subquery()
     rows = select(bindparam("claim_platform", type_=String), bindparam("claim_update", type_=String),
                   func.now()).select_from(locked)
-    return pg_insert(table).from_select(["platform", "update_id", "processed_at"], rows).on_conflict_do_nothing()
+    statement = dialect_insert(True, table).from_select(["platform", "update_id", "processed_at"], rows)
+    return statement.on_conflict_do_nothing()
 
 
 def _is_press(update: Update) -> bool:

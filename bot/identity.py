@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Delete, Insert, Update, bindparam, case, delete, exists, literal, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.events import ChatRef, UserRef
 from bot.roles import Role
 from storage.models import ChatLink, Initiative, Membership, User, utcday, utcnow
-from storage.sql import is_postgres, table_of
+from storage.sql import dialect_insert, is_postgres, table_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,21 +63,21 @@ _FORGET_MEMBERSHIPS: Delete = delete(_members).where(_members.c.user_id == bindp
 
 
 @functools.cache
-def _new_user(postgres: bool) -> Insert:
+def _new_user(postgres: bool) -> Any:  # the dialect's Insert
     """A person is not per chat: two chats may see them first at the same instant."""
-    statement = (pg_insert if postgres else sqlite_insert)(_users)
+    statement = dialect_insert(postgres, _users)
     return statement.on_conflict_do_nothing(index_elements=["platform", "platform_user_id"]).returning(_users.c.id)
 
 
 @functools.cache
-def _new_member(postgres: bool) -> Insert:
+def _new_member(postgres: bool) -> Any:  # the dialect's Insert
     """The first member of an initiative is its organiser; everyone after them a member."""
     initiative = bindparam("initiative_id", type_=_members.c.initiative_id.type)
     others = exists().where(_members.c.initiative_id == initiative)
     role = case((others, literal(int(Role.MEMBER))), else_=literal(int(Role.ORGANISER)))
     rows = select(initiative, bindparam("person", type_=_members.c.user_id.type), role,
                   bindparam("day", type_=_members.c.joined_at.type))
-    statement = (pg_insert if postgres else sqlite_insert)(_members).from_select(
+    statement = dialect_insert(postgres, _members).from_select(
         ["initiative_id", "user_id", "role", "joined_at"], rows)
     return statement.on_conflict_do_nothing(index_elements=["initiative_id", "user_id"]).returning(_members.c.role)
 

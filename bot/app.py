@@ -220,7 +220,7 @@ class App:
         origin = f"job:{job.key}:{job.id}"
         with using_locale(initiative.locale):
             await getattr(interlinker, method)(ctx, **job.params)
-        stage(session, chat, ctx.outgoing, origin, JOB_LANE)
+        await stage(session, chat, ctx.outgoing, origin, JOB_LANE)
 
         async def after() -> None:
             for action in ctx.after_commit:

@@ -35,6 +35,7 @@ from bot.interlinker import CommandSpec, Interlinker
 from bot.jobs import chat_lock
 from bot.roles import Role
 from bot.sender import origin_of
+from storage.hot import Hot
 from storage.models import DeadLetter, ProcessedUpdate, utcnow
 from storage.sql import affected, dialect_insert, is_postgres, lock_for_transaction, lock_key, table_of, unreachable
 
@@ -206,9 +207,9 @@ class Dispatcher:
         if is_postgres(session):
             params = {"claim_platform": chat.platform, "claim_update": update.update_id,
                       "lock": lock_key(chat_lock(chat.platform, chat.chat_id))}
-            return bool(affected(await session.execute(_claim(True), params)))
+            return (await _claim(True).run(session, params)).rowcount > 0
         params = {"platform": chat.platform, "update_id": update.update_id, "processed_at": utcnow()}
-        return bool(affected(await session.execute(_claim(False), params)))
+        return (await _claim(False).run(session, params)).rowcount > 0
 
     async def _identity(self, scope: Scope, call_next: Next) -> None:
         """Who speaks, in which initiative, with which role: one query on the hot path."""
@@ -304,16 +305,16 @@ class Dispatcher:
 
 
 @functools.cache
-def _claim(postgres: bool) -> Any:  # the dialect's Insert
+def _claim(postgres: bool) -> Hot:
     """INSERT the update's id unless it is there; on PostgreSQL behind the chat's advisory lock."""
     table = table_of(ProcessedUpdate)
     if not postgres:
-        return dialect_insert(False, table).on_conflict_do_nothing()
+        return Hot(dialect_insert(False, table).on_conflict_do_nothing())
     locked = select(func.pg_advisory_xact_lock(bindparam("lock", type_=BigInteger))).subquery()
     rows = select(bindparam("claim_platform", type_=String), bindparam("claim_update", type_=String),
                   func.now()).select_from(locked)
     statement = dialect_insert(True, table).from_select(["platform", "update_id", "processed_at"], rows)
-    return statement.on_conflict_do_nothing()
+    return Hot(statement.on_conflict_do_nothing())
 
 
 def _is_press(update: Update) -> bool:

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import Delete, Insert, Update, bindparam, case, delete, exists, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.events import ChatRef, UserRef
 from bot.roles import Role
+from storage.hot import Hot
 from storage.models import ChatLink, Initiative, Membership, User, utcday, utcnow
 from storage.sql import dialect_insert, is_postgres, table_of
 
@@ -42,7 +42,7 @@ class Person:
 _chats, _initiatives = table_of(ChatLink), table_of(Initiative)
 _users, _members = table_of(User), table_of(Membership)
 
-_WHO = (
+_WHO = Hot(
     select(_initiatives.c.id, _initiatives.c.name, _initiatives.c.timezone, _initiatives.c.locale,
            _users.c.id, _users.c.display_name, _users.c.locale, _members.c.role)
     .select_from(_chats)
@@ -52,25 +52,26 @@ _WHO = (
     .outerjoin(_members, (_members.c.initiative_id == _chats.c.initiative_id) & (_members.c.user_id == _users.c.id))
     .where(_chats.c.platform == bindparam("platform"), _chats.c.chat_id == bindparam("chat_id"))
 )
-_USER_ID = select(_users.c.id).where(
-    _users.c.platform == bindparam("platform"), _users.c.platform_user_id == bindparam("user_id"))
-_ROLE = select(_members.c.role).where(
-    _members.c.initiative_id == bindparam("initiative_id"), _members.c.user_id == bindparam("person"))
-_RENAME: Update = update(_users).where(_users.c.id == bindparam("person")).values(display_name=bindparam("new_name"))
+_USER_ID = Hot(select(_users.c.id).where(
+    _users.c.platform == bindparam("platform"), _users.c.platform_user_id == bindparam("user_id")))
+_ROLE = Hot(select(_members.c.role).where(
+    _members.c.initiative_id == bindparam("initiative_id"), _members.c.user_id == bindparam("person")))
+_RENAME = Hot(update(_users).where(_users.c.id == bindparam("person")).values(display_name=bindparam("new_name")))
 _NEW_INITIATIVE: Insert = _initiatives.insert().returning(_initiatives.c.id)
 _NEW_CHAT: Insert = _chats.insert()
 _FORGET_MEMBERSHIPS: Delete = delete(_members).where(_members.c.user_id == bindparam("person"))
 
 
 @functools.cache
-def _new_user(postgres: bool) -> Any:  # the dialect's Insert
+def _new_user(postgres: bool) -> Hot:
     """A person is not per chat: two chats may see them first at the same instant."""
     statement = dialect_insert(postgres, _users)
-    return statement.on_conflict_do_nothing(index_elements=["platform", "platform_user_id"]).returning(_users.c.id)
+    return Hot(statement.on_conflict_do_nothing(index_elements=["platform", "platform_user_id"])
+               .returning(_users.c.id))
 
 
 @functools.cache
-def _new_member(postgres: bool) -> Any:  # the dialect's Insert
+def _new_member(postgres: bool) -> Hot:
     """The first member of an initiative is its organiser; everyone after them a member."""
     initiative = bindparam("initiative_id", type_=_members.c.initiative_id.type)
     others = exists().where(_members.c.initiative_id == initiative)
@@ -79,15 +80,16 @@ def _new_member(postgres: bool) -> Any:  # the dialect's Insert
                   bindparam("day", type_=_members.c.joined_at.type))
     statement = dialect_insert(postgres, _members).from_select(
         ["initiative_id", "user_id", "role", "joined_at"], rows)
-    return statement.on_conflict_do_nothing(index_elements=["initiative_id", "user_id"]).returning(_members.c.role)
+    return Hot(statement.on_conflict_do_nothing(index_elements=["initiative_id", "user_id"])
+               .returning(_members.c.role))
 
 
 async def identify(session: AsyncSession, chat: ChatRef, who: UserRef, timezone: str,
                    locale: str) -> tuple[InitiativeInfo, Person, Role]:
     """The chat's initiative (made on first contact, with ``timezone`` and ``locale``), the person
     (made, or renamed, as needed) and their role in it."""
-    found = (await session.execute(_WHO, {"platform": chat.platform, "chat_id": chat.chat_id,
-                                          "user_id": who.user_id})).first()
+    found = (await _WHO.run(session, {"platform": chat.platform, "chat_id": chat.chat_id,
+                                      "user_id": who.user_id})).first()
     name = who.display_name[:200]
     if found is None:
         title = (chat.title or who.display_name or chat.chat_id)[:200]
@@ -103,22 +105,21 @@ async def identify(session: AsyncSession, chat: ChatRef, who: UserRef, timezone:
         person_id, known_name, person_locale, role = found[4], found[5], found[6], found[7]
     postgres = is_postgres(session)
     if person_id is None:
-        person_id = (await session.execute(_new_user(postgres), {
+        person_id = (await _new_user(postgres).run(session, {
             "platform": who.platform, "platform_user_id": who.user_id, "display_name": name,
             "created_at": utcday(), "locale": None})).scalar()
         if person_id is None:  # made by another chat's update a moment ago
-            person_id = (await session.execute(_USER_ID, {"platform": who.platform, "user_id": who.user_id}
-                                               )).scalar_one()
+            person_id = (await _USER_ID.run(session, {"platform": who.platform, "user_id": who.user_id})).scalar()
             known_name = None
         else:
             known_name = name
     if known_name != name:
-        await session.execute(_RENAME, {"person": person_id, "new_name": name})
+        await _RENAME.run(session, {"person": person_id, "new_name": name})
     if role is None:
         params = {"initiative_id": initiative.id, "person": person_id}
-        role = (await session.execute(_new_member(postgres), {**params, "day": utcday()})).scalar()
+        role = (await _new_member(postgres).run(session, {**params, "day": utcday()})).scalar()
         if role is None:
-            role = (await session.execute(_ROLE, params)).scalar_one()
+            role = (await _ROLE.run(session, params)).scalar()
     return initiative, Person(person_id, name, person_locale), Role(role)
 
 

@@ -32,6 +32,7 @@ from bot.adapter import _delivery
 from bot.backoff import Backoff
 from bot.errors import Undeliverable
 from bot.events import ChatRef, Edit, Notice, Outgoing, Reply, Update
+from storage.hot import Hot
 from storage.leases import Leases
 from storage.models import PendingReply, SentMessage
 from storage.sql import insert, table_of
@@ -68,12 +69,12 @@ async def stage(session: AsyncSession, chat: ChatRef, messages: Sequence[Outgoin
         for index, message in enumerate(messages)
         if not isinstance(message, Notice)
     ]
-    if rows:
-        await session.execute(_STAGE, rows)
+    for row in rows:
+        await _STAGE.run(session, row)
 
 
 _pending = table_of(PendingReply)
-_STAGE = _pending.insert()
+_STAGE = Hot(_pending.insert())
 _PENDING = (select(_pending).where(_pending.c.platform == bindparam("platform"),
                                    _pending.c.chat_id == bindparam("chat"))
             .order_by(_pending.c.id).limit(bindparam("window")))

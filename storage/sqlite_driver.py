@@ -33,7 +33,7 @@ _BUSY_SNAPSHOT = 517  # a deferred reader that tries to write after another comm
 _FIRST_PAUSE, _LONGEST_PAUSE = 0.0005, 0.02
 
 
-async def _patiently(call: Callable[[], T], patience: float) -> T:
+async def patiently(call: Callable[[], T], patience: float) -> T:
     """``call()``; while another connection holds the write lock, wait for it without blocking the loop."""
     deadline: float | None = None
     pause = _FIRST_PAUSE
@@ -66,12 +66,12 @@ class Cursor:
         self._cursor.close()
 
     async def execute(self, sql: str, parameters: Any = ()) -> Cursor:
-        await _patiently(lambda: self._cursor.execute(sql, parameters), self._connection.timeout)
+        await patiently(lambda: self._cursor.execute(sql, parameters), self._connection.timeout)
         return self
 
     async def executemany(self, sql: str, parameters: Iterable[Any]) -> Cursor:
         rows = list(parameters)
-        await _patiently(lambda: self._cursor.executemany(sql, rows), self._connection.timeout)
+        await patiently(lambda: self._cursor.executemany(sql, rows), self._connection.timeout)
         return self
 
     async def fetchone(self) -> Any:
@@ -120,7 +120,7 @@ class Connection:
 
     def __await__(self) -> Generator[Any, None, Connection]:
         database, kwargs = self._args
-        # busy_timeout 0: SQLite must never sleep in the loop; ``_patiently`` waits instead.
+        # busy_timeout 0: SQLite must never sleep in the loop; ``patiently`` waits instead.
         kwargs["check_same_thread"] = False
         self._conn = sqlite3.connect(database, timeout=0, **kwargs)
         return self
@@ -142,7 +142,7 @@ class Connection:
         return Cursor(self)
 
     async def commit(self) -> None:
-        await _patiently(self._conn.commit, self.timeout)
+        await patiently(self._conn.commit, self.timeout)
 
     async def rollback(self) -> None:
         self._conn.rollback()

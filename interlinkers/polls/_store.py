@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from interlinkers.polls._models import Ballot, Poll, PollOption
 from interlinkers.polls._render import Tally
+from storage.hot import Hot
 from storage.sql import table_of
 
 log = logging.getLogger(__name__)
@@ -55,7 +56,7 @@ class Current:
 _POLL_COLUMNS = (_polls.c.id, _polls.c.initiative_id, _polls.c.number, _polls.c.question, _polls.c.creator_id,
                  _polls.c.anonymous, _polls.c.created_at, _polls.c.closes_at, _polls.c.closed_at)
 _WIDTH = len(_POLL_COLUMNS)
-_POLL_AND_BALLOT = (
+_POLL_AND_BALLOT = Hot(
     select(*_POLL_COLUMNS, _ballots.c.id, _ballots.c.position)
     .select_from(_polls)
     .outerjoin(_ballots, and_(
@@ -69,25 +70,25 @@ _BY_NUMBER = select(*_POLL_COLUMNS).where(_polls.c.initiative_id == bindparam("i
                                           _polls.c.number == bindparam("number"))
 _BY_ID = select(*_POLL_COLUMNS).where(_polls.c.id == bindparam("poll_id"))
 _CLOSE = update(_polls).where(_polls.c.id == bindparam("poll")).values(closed_at=bindparam("at"))
-_OPTIONS = (select(_options.c.position, _options.c.label, _options.c.votes)
+_OPTIONS = Hot(select(_options.c.position, _options.c.label, _options.c.votes)
             .where(_options.c.poll_id == bindparam("poll_id")).order_by(_options.c.position))
-_COUNT = (update(_options)
+_COUNT = Hot(update(_options)
           .where(_options.c.poll_id == bindparam("poll"))
           .values(votes=_options.c.votes + case((_options.c.position == bindparam("new"), 1),
                                                 (_options.c.position == bindparam("old"), -1), else_=0))
           .returning(_options.c.position, _options.c.label, _options.c.votes))
-_SET_COUNT = (update(_options)
+_SET_COUNT = Hot(update(_options)
               .where(_options.c.poll_id == bindparam("poll"), _options.c.position == bindparam("option"))
               .values(votes=bindparam("count")))
 _UNCOUNT = (update(_options)
             .where(_options.c.poll_id == bindparam("poll"), _options.c.position == bindparam("option"))
             .values(votes=_options.c.votes - 1))
-_SUPERSEDE = update(_ballots).where(_ballots.c.id == bindparam("ballot")).values(superseded_at=bindparam("at"))
+_SUPERSEDE = Hot(update(_ballots).where(_ballots.c.id == bindparam("ballot")).values(superseded_at=bindparam("at")))
 _WITHDRAW = update(_ballots).where(
     _ballots.c.poll_id == bindparam("poll"), _ballots.c.voter_key == bindparam("key"),
     _ballots.c.superseded_at.is_(None),
 ).values(superseded_at=bindparam("at")).returning(_ballots.c.position)
-_CAST = _ballots.insert()
+_CAST = Hot(_ballots.insert())
 _RECOUNT = (select(_ballots.c.position, func.count())
             .where(_ballots.c.poll_id == bindparam("poll_id"), _ballots.c.superseded_at.is_(None))
             .group_by(_ballots.c.position))
@@ -100,8 +101,8 @@ def _state(row: Sequence[Any]) -> PollState:
 async def poll_with_ballot(session: AsyncSession, poll_id: int, named_key: str,
                            anonymous_key: str) -> tuple[PollState, Current | None] | None:
     """The poll and the voter's current ballot in one query (the key depends on the poll's kind)."""
-    row = (await session.execute(_POLL_AND_BALLOT, {"poll_id": poll_id, "named_key": named_key,
-                                                    "anonymous_key": anonymous_key})).first()
+    row = (await _POLL_AND_BALLOT.run(session, {"poll_id": poll_id, "named_key": named_key,
+                                                "anonymous_key": anonymous_key})).first()
     if row is None:
         return None
     ballot = row[_WIDTH:]
@@ -120,15 +121,14 @@ async def poll_by_id(session: AsyncSession, poll_id: int) -> PollState | None:
 
 async def tally(session: AsyncSession, poll_id: int) -> Tally:
     """The running counts: as many rows as options, however many ballots there are."""
-    rows = (await session.execute(_OPTIONS, {"poll_id": poll_id})).all()
+    rows = (await _OPTIONS.run(session, {"poll_id": poll_id})).rows
     return Tally(tuple(row[1] for row in rows), tuple(int(row[2]) for row in rows))
 
 
 async def move_vote(session: AsyncSession, poll_id: int, new: int, old: int | None) -> Tally | None:
     """Count one vote more for option ``new`` (and one less for ``old``) and return the new tally, in
     one statement; None: ``new`` is no option (the caller rolls back)."""
-    rows = sorted((await session.execute(_COUNT, {"poll": poll_id, "new": new,
-                                                  "old": -1 if old is None else old})).all())
+    rows = sorted((await _COUNT.run(session, {"poll": poll_id, "new": new, "old": -1 if old is None else old})).rows)
     if not 1 <= new <= len(rows):
         return None
     return Tally(tuple(row[1] for row in rows), tuple(int(row[2]) for row in rows))
@@ -138,8 +138,8 @@ async def cast(session: AsyncSession, ballot: dict[str, object], superseding: Cu
                at: datetime) -> None:
     """Keep the new ballot, after marking the one it replaces (history stays: nothing is deleted)."""
     if superseding is not None:
-        await session.execute(_SUPERSEDE, {"ballot": superseding.id, "at": at})
-    await session.execute(_CAST, ballot)
+        await _SUPERSEDE.run(session, {"ballot": superseding.id, "at": at})
+    await _CAST.run(session, ballot)
 
 
 async def withdraw(session: AsyncSession, poll_id: int, voter_key: str, at: datetime) -> bool:
@@ -161,5 +161,5 @@ async def close(session: AsyncSession, poll: PollState, at: datetime) -> Tally:
         log.warning("poll %s: running counts %s differed from its ballots %s; repaired", poll.id, running.counts,
                     recount)
         for position, votes in enumerate(recount, start=1):
-            await session.execute(_SET_COUNT, {"poll": poll.id, "option": position, "count": votes})
+            await _SET_COUNT.run(session, {"poll": poll.id, "option": position, "count": votes})
     return Tally(running.labels, recount)

@@ -22,7 +22,7 @@ import hmac
 import logging
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sqlalchemy import bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -73,11 +73,28 @@ async def stage(session: AsyncSession, chat: ChatRef, messages: Sequence[Outgoin
         await _STAGE.run(session, row)
 
 
+class _Row(NamedTuple):
+    """A pending_replies row, in the table's column order."""
+
+    id: int
+    origin: str
+    position: int
+    platform: str
+    chat_id: str
+    thread_id: str | None
+    chat_title: str | None
+    is_private: bool
+    message: dict[str, Any]
+    created_at: Any
+    lane: str
+
+
 _pending = table_of(PendingReply)
 _STAGE = Hot(_pending.insert())
-_PENDING = (select(_pending).where(_pending.c.platform == bindparam("platform"),
+_PENDING = Hot(select(*(_pending.c[name] for name in _Row._fields)).where(_pending.c.platform == bindparam("platform"),
                                    _pending.c.chat_id == bindparam("chat"))
             .order_by(_pending.c.id).limit(bindparam("window")))
+_SENT_ONE = Hot(delete(_pending).where(_pending.c.id == bindparam("sent")))
 _SENT = delete(_pending).where(_pending.c.id.in_(bindparam("ids", expanding=True)))
 WINDOW = 500  # rows of one chat looked at per message: its keyed versions coalesce within it
 
@@ -208,8 +225,8 @@ class Sender:
                 self._kicked.discard(key)
                 try:
                     async with self._autocommit.connect() as connection:  # one statement: no transaction
-                        rows = list(await connection.execute(
-                            _PENDING, {"platform": platform, "chat": chat_id, "window": WINDOW}))
+                        rows = [_Row(*row) for row in (await _PENDING.run(
+                            connection, {"platform": platform, "chat": chat_id, "window": WINDOW})).rows]
                 except Exception as exc:
                     log.warning("sender: store unavailable (%s); chat %s waits", exc, chat_id)
                     await backoff.sleep()
@@ -316,7 +333,10 @@ class Sender:
                         await session.execute(_SENT, ids)
                 else:
                     async with self._autocommit.begin() as connection:
-                        await connection.execute(_SENT, ids)
+                        if len(group.rows) == 1:
+                            await _SENT_ONE.run(connection, {"sent": group.rows[0].id})
+                        else:
+                            await connection.execute(_SENT, ids)
                 break
             except Exception as exc:  # sent but not forgotten: keep trying, or it would be sent again
                 log.warning("sender: could not mark a sent message (%s); retrying", exc)

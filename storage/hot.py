@@ -78,7 +78,7 @@ class Hot:
                          defaults)
 
     async def run(self, where: AsyncSession | AsyncConnection, params: Mapping[str, Any]) -> Outcome:
-        connection = await where.connection() if isinstance(where, AsyncSession) else where
+        connection, adapted = await _connection_of(where)
         dialect = connection.dialect
         keys = frozenset(params) if self._is_insert else None
         compiled = self._compiled.get((dialect.name, keys))
@@ -92,8 +92,6 @@ class Hot:
         args = [value if bind is None else bind(value)
                 for name, bind in zip(compiled.names, compiled.binds, strict=True)
                 for value in (params[name] if name in params or name not in fixed else fixed[name],)]
-        raw = await connection.get_raw_connection()
-        adapted: Any = raw.dbapi_connection
         try:
             if dialect.name == "sqlite":
                 rows, count = await _sqlite(adapted._connection, compiled.sql, args)
@@ -105,6 +103,24 @@ class Hot:
             rows = [tuple(value if process is None else process(value)
                           for value, process in zip(row, compiled.results, strict=False)) for row in rows]
         return Outcome(rows, count)
+
+
+async def _connection_of(where: AsyncSession | AsyncConnection) -> tuple[AsyncConnection, Any]:
+    """The connection and its driver adapter; a session's pair is kept for the rest of its transaction
+    (the same connection until it ends), saving two greenlet hops per statement."""
+    if isinstance(where, AsyncConnection):
+        return where, (await where.get_raw_connection()).dbapi_connection
+    transaction = where.sync_session.get_transaction()
+    kept = where.info.get(_KEPT)
+    if kept is not None and transaction is not None and kept[0] is transaction:
+        return kept[1], kept[2]
+    connection = await where.connection()
+    adapted = (await connection.get_raw_connection()).dbapi_connection
+    where.info[_KEPT] = (where.sync_session.get_transaction(), connection, adapted)
+    return connection, adapted
+
+
+_KEPT = "storage.hot.connection"
 
 
 async def _sqlite(driver: Any, sql: str, args: Sequence[Any]) -> tuple[list[tuple[Any, ...]], int]:

@@ -15,10 +15,11 @@ from telegram import Bot, BotCommand
 from telegram import Update as TgUpdate
 from telegram.constants import ChatMemberStatus
 from telegram.error import TelegramError
-from telegram.request import HTTPXRequest
 
+from adapters.telegram._answers import Answers, Query
 from adapters.telegram._config import TelegramConfig
-from adapters.telegram._receiving import ALLOWED_UPDATES, PLATFORM, Receiving
+from adapters.telegram._http import AiohttpRequest
+from adapters.telegram._receiving import ALLOWED_UPDATES, PLATFORM, POLL_READ_MARGIN, Receiving
 from adapters.telegram._render import MAX_TEXT
 from adapters.telegram._send_queue import RateLimits, SendQueue
 from adapters.telegram._sending import Sending
@@ -32,6 +33,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 ROLE_CACHE_SECONDS = 60.0
+# Connections to the Bot API server for everything but getUpdates (which has one of its own).
+API_CONNECTIONS = 100
 
 
 class TelegramAdapter(Receiving, Sending, Adapter):
@@ -44,13 +47,15 @@ class TelegramAdapter(Receiving, Sending, Adapter):
     def __init__(self, config: TelegramConfig) -> None:
         self.config = config
         self.queue = SendQueue(RateLimits(config.per_chat, config.per_group, config.global_))
+        self._updates_request = AiohttpRequest(read_timeout=config.poll_timeout + POLL_READ_MARGIN)
         self.bot = Bot(
             config.token,
             base_url=f"{config.api_url}/bot",
             base_file_url=f"{config.api_url}/file/bot",
-            request=HTTPXRequest(connection_pool_size=64, read_timeout=20.0, write_timeout=20.0),
-            get_updates_request=HTTPXRequest(read_timeout=config.poll_timeout + 10.0),
+            request=AiohttpRequest(connections=API_CONNECTIONS, read_timeout=20.0),
+            get_updates_request=self._updates_request,
         )
+        self.answers = Answers(self.bot)
         self._core: CoreAPI | None = None
         self._poller: asyncio.Task[None] | None = None
         self._polling_request = False
@@ -59,7 +64,7 @@ class TelegramAdapter(Receiving, Sending, Adapter):
         self._offset: int | None = None
         self._confirmed: int | None = None
         self._admins: dict[int, tuple[float, frozenset[int]]] = {}
-        self._inbox: dict[int, deque[tuple[TgUpdate, float, asyncio.Future[None]]]] = defaultdict(deque)
+        self._inbox: dict[int, deque[tuple[TgUpdate, Query | None, asyncio.Future[None]]]] = defaultdict(deque)
         self._receivers: dict[int, asyncio.Task[None]] = {}
         self._accepted: set[int] = set()
         self._journaled: dict[int, str] = {}
@@ -133,6 +138,7 @@ class TelegramAdapter(Receiving, Sending, Adapter):
             await self.stop_receiving()
         await self.queue.flush(self.config.flush_timeout)
         await self.queue.close()
+        await self.answers.close(self.config.flush_timeout)
         with contextlib.suppress(TelegramError):
             await self.bot.shutdown()
 

@@ -31,19 +31,20 @@ class Journaling:
     if TYPE_CHECKING:  # provided by the receiving half (a stub at run time would shadow it in the MRO)
         def _dispatch(self, updates: list[TgUpdate], received: float) -> Any: ...
 
-    async def _journal(self, updates: list[TgUpdate]) -> bool:
-        """Keep updates that are taking long in the store, so they can be confirmed to Telegram."""
+    async def _journal(self, updates: list[dict[str, Any]]) -> bool:
+        """Keep updates that are taking long in the store (as Telegram sent them), so they can be
+        confirmed to Telegram."""
         state = getattr(self._core, "state", None)
         if state is None:
             return False
-        key = f"{INBOX_PREFIX}{updates[0].update_id}"
+        key = f"{INBOX_PREFIX}{updates[0]['update_id']}"
         try:
-            await state.set(PLATFORM, key, json.dumps([u.to_dict() for u in updates]))
+            await state.set(PLATFORM, key, json.dumps(updates))
         except Exception as exc:
             log.warning("telegram: could not journal %d slow update(s): %s", len(updates), exc)
             return False
         for update in updates:
-            self._journaled[update.update_id] = key
+            self._journaled[update["update_id"]] = key
         self._journal_left[key] = len(updates)
         return True
 

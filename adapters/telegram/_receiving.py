@@ -5,7 +5,8 @@ Telegram is told an update was received — the polling offset moves past it, or
 only once ``core.handle`` committed it (exactly once per update_id) or, for a polling batch that one chat
 holds up for longer than ``HOLD_BATCH``, once its unhandled updates are journaled (``_journal.py``). A
 crash at any point means redelivery or replay, and the core's dedup turns a second delivery into
-"skipped". Handling never waits for sending: the core's sender delivers the replies.
+"skipped". Handling never waits for sending (the core's sender delivers the replies), nor for the answer to
+a button press (``_answers.py``).
 """
 
 from __future__ import annotations
@@ -15,16 +16,19 @@ import hmac
 import logging
 import time
 from collections import deque
+from typing import Any, cast
 
 from aiohttp import web
 from telegram import Bot, Message
 from telegram import Update as TgUpdate
 from telegram.constants import ChatType, MessageEntityType
 from telegram.error import Conflict, InvalidToken, NetworkError, TelegramError, TimedOut
+from telegram.request import BaseRequest, RequestData
+from telegram.request._requestparameter import RequestParameter
 
+from adapters.telegram._answers import Answers, Query, current_query
 from adapters.telegram._config import TelegramConfig
 from adapters.telegram._journal import PLATFORM, Journaling
-from adapters.telegram._sending import ANSWER_WITHIN, Query, answer, current_query
 from bot.adapter import CoreAPI
 from bot.backoff import Backoff
 from bot.errors import StoreUnavailable
@@ -32,9 +36,12 @@ from bot.events import ButtonPress, ChatRef, Command, Event, Text, Update, UserR
 
 log = logging.getLogger(__name__)
 ALLOWED_UPDATES = ["message", "callback_query"]
+JSONDict = dict[str, Any]
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 # How long a batch may wait for its slowest chat before its unhandled updates are journaled instead.
 HOLD_BATCH = 0.25
+# Telegram answers getUpdates within its ``timeout``; beyond this margin the connection is presumed lost.
+POLL_READ_MARGIN = 10.0
 
 
 class Receiving(Journaling):
@@ -48,7 +55,9 @@ class Receiving(Journaling):
     _polling_active: bool
     _offset: int | None
     _confirmed: int | None
-    _inbox: dict[int, deque[tuple[TgUpdate, float, asyncio.Future[None]]]]
+    answers: Answers
+    _updates_request: BaseRequest
+    _inbox: dict[int, deque[tuple[TgUpdate, Query | None, asyncio.Future[None]]]]
     _receivers: dict[int, asyncio.Task[None]]
     _accepted: set[int]
     handled: int
@@ -72,16 +81,14 @@ class Receiving(Journaling):
 
     async def _poll(self) -> None:
         """Fetch, hand to the per-chat queues, confirm. A batch is confirmed once it is handled — or, if
-        one chat holds it up (a flood wait, a slow store) for longer than ``HOLD_BATCH``, once its
-        unhandled updates are journaled in the store: a SIGKILL then replays them from the journal, and
-        one throttled chat never stops the others from being heard."""
+        one chat holds it up (a flood wait, a slow store, a burst of votes) for longer than
+        ``HOLD_BATCH``, once its unhandled updates are journaled in the store: a SIGKILL then replays
+        them from the journal, and one busy chat never stops the others from being heard."""
         backoff = Backoff(first=1.0, cap=30.0)
         while not self._stopping:
             try:
                 self._polling_request = True
-                updates = await self.bot.get_updates(
-                    offset=self._offset, timeout=self.config.poll_timeout, allowed_updates=ALLOWED_UPDATES
-                )
+                batch = await self._get_updates()
             except InvalidToken:
                 log.error("telegram: the token was rejected; polling stopped")
                 return
@@ -94,16 +101,28 @@ class Receiving(Journaling):
                 self._polling_request = False
             backoff.reset()
             self._confirmed = self._offset
-            if not updates:
+            if not batch:
                 continue
-            fresh = [u for u in updates if u.update_id not in self._accepted]
-            done = self._dispatch(fresh, time.monotonic())
+            fresh = {item["update_id"]: item for item in batch if item["update_id"] not in self._accepted}
+            done = self._dispatch([TgUpdate.de_json(item, self.bot) for item in fresh.values()], time.monotonic())
             if done:
                 finished, _pending = await asyncio.wait(done, timeout=HOLD_BATCH)
-                waiting = [update for future, update in done.items() if future not in finished]
+                waiting = [fresh[update.update_id] for future, update in done.items() if future not in finished]
                 if waiting and not await self._journal(waiting):
                     await asyncio.wait(done)  # the store is down: hold the offset until handled
-            self._offset = updates[-1].update_id + 1
+            self._offset = batch[-1]["update_id"] + 1
+
+    async def _get_updates(self) -> list[JSONDict]:
+        """getUpdates as Telegram's JSON (PTB's request, errors and all), each update parsed by PTB
+        afterwards: what a busy chat holds up is journaled as it came, not rebuilt from PTB's objects,
+        which would cost more than the adapter's whole share of a vote."""
+        params = {"timeout": self.config.poll_timeout, "allowed_updates": ALLOWED_UPDATES}
+        if self._offset is not None:
+            params["offset"] = self._offset
+        data = RequestData([RequestParameter.from_input(key, value) for key, value in params.items()])
+        result = await self._updates_request.post(f"{self.bot.base_url}/getUpdates", data,
+                                                  read_timeout=self.config.poll_timeout + POLL_READ_MARGIN)
+        return cast("list[JSONDict]", result)
 
     def _dispatch(self, updates: list[TgUpdate], received: float) -> dict[asyncio.Future[None], TgUpdate]:
         """Queue updates on their chat's worker (one chat in order, chats concurrently)."""
@@ -115,7 +134,7 @@ class Receiving(Journaling):
             self._accepted.add(update.update_id)
             chat = update.effective_chat
             chat_id = chat.id if chat else 0
-            self._inbox[chat_id].append((update, received, future))
+            self._inbox[chat_id].append((update, self._query(update, received), future))
             if chat_id not in self._receivers:
                 self._receivers[chat_id] = asyncio.create_task(self._receive(chat_id))
         return done
@@ -124,9 +143,9 @@ class Receiving(Journaling):
         queue = self._inbox[chat_id]
         try:
             while queue:
-                update, received, future = queue[0]
+                update, query, future = queue[0]
                 backoff = Backoff()
-                while not await self._process(update, received):
+                while not await self._process(update, query):
                     await backoff.sleep()  # store unavailable: this chat waits, the others go on
                 queue.popleft()
                 self._accepted.discard(update.update_id)
@@ -151,19 +170,20 @@ class Receiving(Journaling):
             update = TgUpdate.de_json(await request.json(), self.bot)
         except (ValueError, TypeError, KeyError):
             return web.Response(status=400)
-        if not await self._process(update):
+        if not await self._process(update, self._query(update, time.monotonic())):
             return web.Response(status=503)  # Telegram will deliver it again
         return web.Response(status=200)
 
     # --- translating and handling ------------------------------------------------------------------
 
-    async def _process(self, tg: TgUpdate, received: float | None = None) -> bool:
+    def _query(self, tg: TgUpdate, received: float) -> Query | None:
+        """A press's query, answered in time however long its update waits (see ``_answers.py``)."""
+        if tg.callback_query is None:
+            return None
+        return self.answers.watch(tg.callback_query.id, received)
+
+    async def _process(self, tg: TgUpdate, query: Query | None) -> bool:
         """Hand one update to the core. False only when it must be delivered again (store down)."""
-        assert self._core is not None
-        received = time.monotonic() if received is None else received
-        query = None
-        if tg.callback_query is not None:
-            query = Query(tg.callback_query.id, received + ANSWER_WITHIN)
         token = current_query.set(query)
         try:
             return await self._handle(tg, query)
@@ -172,9 +192,6 @@ class Receiving(Journaling):
 
     async def _handle(self, tg: TgUpdate, query: Query | None) -> bool:
         assert self._core is not None
-        if query is not None and time.monotonic() > query.answer_by:
-            # Queued behind a burst: stop the spinner now; the live tally shows the vote anyway.
-            await answer(self.bot, self._core, query, None, False, None)
         error = False
         try:
             update = self.translate(tg)
@@ -191,8 +208,10 @@ class Receiving(Journaling):
             except Exception:
                 log.exception("telegram: update %s failed; skipped", tg.update_id)
                 error = True
-        if query is not None and not query.answered:
-            await answer(self.bot, self._core, query, None, error, update.user.language if update else None)
+        if query is not None and error:
+            self.answers.fail(query, update.user.language if update else None, self._core.settings.default_locale)
+        elif query is not None:
+            self.answers.answer(query, None)  # no Notice from the core: just stop the spinner
         return True
 
     async def _handle_retrying(self, update: Update) -> None:

@@ -1,57 +1,25 @@
 """Sending to Telegram: each message through the rate-limited ``SendQueue``, returning only once Telegram
 accepted it (the core's sender forgets a message only then); a Notice answering a button press becomes
-the press's pop-up, never a chat message (a busy group's 20 messages a minute are for its members)."""
+the press's pop-up (``_answers.py``), never a chat message (a busy group's 20 messages a minute are for
+its members)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from contextvars import ContextVar
-from dataclasses import dataclass
 from typing import Any
 
 from telegram import Bot, InputFile, Message
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.error import BadRequest, Forbidden
 
+from adapters.telegram._answers import MAX_ANSWER, Answers, current_query
 from adapters.telegram._render import MAX_CAPTION, MAX_TEXT, escape, keyboard, split_text, truncate
 from adapters.telegram._send_queue import Job, SendQueue
-from bot.adapter import CoreAPI
 from bot.errors import Undeliverable
 from bot.events import ChatRef, Edit, File, Notice, Outgoing, Reply
-from bot.i18n import _, match_locale, using_locale
 
 log = logging.getLogger(__name__)
-MAX_ANSWER = 200
-# Telegram refuses answers to callback queries older than about 15 s; answer early rather than never.
-ANSWER_WITHIN = 5.0
-
-
-@dataclass
-class Query:
-    """The callback query being handled in this task: a ``Notice`` becomes its answer."""
-
-    id: str
-    answer_by: float
-    answered: bool = False
-
-
-# A ContextVar, not a per-chat dict: webhook deliveries for one chat may be handled concurrently.
-current_query: ContextVar[Query | None] = ContextVar("telegram_callback_query", default=None)
-
-
-async def answer(bot: Bot, core: CoreAPI | None, query: Query, text: str | None, error: bool,
-                 language: str | None, alert: bool = False) -> None:
-    """Every callback query is answered, or the user's client shows a spinner for a long while."""
-    query.answered = True
-    if error:
-        default = core.settings.default_locale if core else "en"
-        with using_locale(match_locale(language) or default):
-            text = _("Sorry, that did not work. Please try again later.")
-    try:
-        await bot.answer_callback_query(query.id, text=text, show_alert=error or alert)
-    except TelegramError as exc:  # too old, already answered: nothing left to do
-        log.debug("telegram: could not answer callback %s: %s", query.id, exc)
 
 
 class Sending:
@@ -59,7 +27,7 @@ class Sending:
 
     bot: Bot
     queue: SendQueue
-    _core: CoreAPI | None
+    answers: Answers
 
     async def send(self, chat: ChatRef, message: Outgoing) -> str | None:
         """Show ``message``; return once Telegram accepted it. Raise ``Undeliverable`` when Telegram
@@ -74,10 +42,8 @@ class Sending:
         thread = {"message_thread_id": int(chat.thread_id)} if chat.thread_id else {}
         if isinstance(message, Notice):
             query = current_query.get()
-            if query is not None:
-                if not query.answered:
-                    text = truncate(message.text, MAX_ANSWER)
-                    await answer(self.bot, self._core, query, text, False, None, message.alert)
+            if query is not None:  # answered in the background: the chat's next update need not wait
+                self.answers.answer(query, truncate(message.text, MAX_ANSWER), message.alert)
                 return None  # never a chat message for a button press: it would flood busy groups
             message = Reply(message.text)
         if isinstance(message, Edit) and message.message_id is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.events import ChatRef, Reply
+from bot.events import ChatRef, File, Reply
 from tests.botapi import FakeBotAPI
 from tests.telegram.harness import button, start_harness
 
@@ -34,6 +34,18 @@ async def test_text_over_4096_characters_is_split_on_line_boundaries(api: FakeBo
         assert len(parts) >= 5
         assert all(len(p.text) <= 4096 for p in parts)
         assert "\n".join(p.text for p in parts) == text, "nothing lost, no line cut in half"
+
+
+async def test_a_file_arrives_as_a_document_with_its_caption(api: FakeBotAPI, tmp_path: Path) -> None:
+    async with start_harness(api, tmp_path) as harness:
+        alice = api.user(603, "Alice")
+        chat = api.private_chat(alice)
+        content = b"option;votes\r\nOak;3\r\n" + bytes(range(256))  # any bytes, not only text
+        ref = ChatRef("telegram", str(chat.id), is_private=True)
+        await harness.adapter.send(ref, File("results.csv", content, "text/csv", "Results <poll #1> & more"))
+        (document,) = api.sent_to(chat.id)
+    assert (document.method, document.filename, document.content) == ("sendDocument", "results.csv", content)
+    assert document.text == "Results <poll #1> & more"
 
 
 async def test_forged_and_stale_buttons_are_answered_and_change_nothing(api: FakeBotAPI, tmp_path: Path) -> None:

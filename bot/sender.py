@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sqlalchemy import bindparam, delete, select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot import codec
 from bot.adapter import _delivery
@@ -94,7 +94,17 @@ _STAGE = Hot(_pending.insert())
 _PENDING = Hot(select(*(_pending.c[name] for name in _Row._fields)).where(_pending.c.platform == bindparam("platform"),
                                    _pending.c.chat_id == bindparam("chat"))
             .order_by(_pending.c.id).limit(bindparam("window")))
-_SENT_ONE = Hot(delete(_pending).where(_pending.c.id == bindparam("sent")))
+_GONE = delete(_pending).where(_pending.c.id == bindparam("sent")).cte("gone")
+_SENT_AND_NEXT = Hot(  # PostgreSQL: forget the sent row and read the next ones in one round trip
+    select(*(_pending.c[name] for name in _Row._fields)).add_cte(_GONE)
+    .where(_pending.c.platform == bindparam("platform"), _pending.c.chat_id == bindparam("chat"),
+           _pending.c.id != bindparam("sent"))
+    .order_by(_pending.c.id).limit(bindparam("window")))
+
+
+async def _read(where: AsyncSession | AsyncConnection, platform: str, chat_id: str) -> list[_Row]:
+    outcome = await _PENDING.run(where, {"platform": platform, "chat": chat_id, "window": WINDOW})
+    return [_Row(*row) for row in outcome.rows]
 _SENT = delete(_pending).where(_pending.c.id.in_(bindparam("ids", expanding=True)))
 WINDOW = 500  # rows of one chat looked at per message: its keyed versions coalesce within it
 
@@ -220,20 +230,22 @@ class Sender:
         key = (platform, chat_id)
         failures = 0
         backoff = Backoff()
+        rows: list[_Row] | None = None  # None: read them (afresh, or after a failure)
         try:
             while True:
-                self._kicked.discard(key)
-                try:
-                    async with self._autocommit.connect() as connection:  # one statement: no transaction
-                        rows = [_Row(*row) for row in (await _PENDING.run(
-                            connection, {"platform": platform, "chat": chat_id, "window": WINDOW})).rows]
-                except Exception as exc:
-                    log.warning("sender: store unavailable (%s); chat %s waits", exc, chat_id)
-                    await backoff.sleep()
-                    continue
+                if rows is None:
+                    self._kicked.discard(key)
+                    try:
+                        async with self._autocommit.connect() as connection:  # one statement: no transaction
+                            rows = await _read(connection, platform, chat_id)
+                    except Exception as exc:
+                        log.warning("sender: store unavailable (%s); chat %s waits", exc, chat_id)
+                        await backoff.sleep()
+                        continue
                 self._release_waiters(key, {row.origin for row in rows})
                 if not rows:
                     if key in self._kicked:
+                        rows = None
                         continue
                     return
                 group = self._next_group(key, rows)
@@ -247,13 +259,15 @@ class Sender:
                     if failures < MAX_FAILURES:
                         log.exception("sender: sending to %s:%s failed; retrying", platform, chat_id)
                         await backoff.sleep()
+                        rows = None
                         continue
                     log.error("sender: giving up on a message to %s:%s after %d tries", platform, chat_id,
                               failures)
                     message_id = None
                 failures = 0
                 backoff.reset()
-                await self._forget(group, message_id)
+                self._kicked.discard(key)  # what is committed from now on, the next read sees, or a kick says
+                rows = await self._forget(group, message_id)
         finally:
             if self._drains.get(key) is asyncio.current_task():
                 del self._drains[key]
@@ -315,10 +329,12 @@ class Sender:
         finally:
             _delivery.reset(token)
 
-    async def _forget(self, group: _Group, message_id: str | None) -> None:
-        """Delete the sent rows, and remember a keyed message's id, in one transaction."""
+    async def _forget(self, group: _Group, message_id: str | None) -> list[_Row]:
+        """Delete the sent rows (remembering a keyed message's id) and read what the chat has next,
+        over one connection; usually one statement on PostgreSQL, without a transaction."""
         head = group.rows[0]
         key = group.message.key if isinstance(group.message, Reply) else None
+        platform, chat_id = head.platform, head.chat_id
         retry = Backoff(cap=5.0)
         while True:
             try:
@@ -326,23 +342,27 @@ class Sender:
                 if key is not None and message_id is not None:
                     async with self._sessions.begin() as session:
                         statement = insert(session, SentMessage).values(
-                            platform=head.platform, chat_id=head.chat_id, key=key, message_id=message_id)
+                            platform=platform, chat_id=chat_id, key=key, message_id=message_id)
                         await session.execute(statement.on_conflict_do_update(
                             index_elements=[SentMessage.platform, SentMessage.chat_id, SentMessage.key],
                             set_={"message_id": message_id}))
                         await session.execute(_SENT, ids)
+                        rows = await _read(session, platform, chat_id)
                 else:
                     async with self._autocommit.begin() as connection:
-                        if len(group.rows) == 1:
-                            await _SENT_ONE.run(connection, {"sent": group.rows[0].id})
+                        if len(group.rows) == 1 and connection.dialect.name == "postgresql":
+                            rows = [_Row(*row) for row in (await _SENT_AND_NEXT.run(connection, {
+                                "sent": head.id, "platform": platform, "chat": chat_id, "window": WINDOW})).rows]
                         else:
                             await connection.execute(_SENT, ids)
+                            rows = await _read(connection, platform, chat_id)
                 break
             except Exception as exc:  # sent but not forgotten: keep trying, or it would be sent again
                 log.warning("sender: could not mark a sent message (%s); retrying", exc)
                 await retry.sleep()
         if key is not None and message_id is not None:
-            self._cache(head.platform, head.chat_id, key, message_id)
+            self._cache(platform, chat_id, key, message_id)
+        return rows
 
     def _cache(self, platform: str, chat_id: str, key: str, message_id: str) -> None:
         if len(self._message_ids) >= MESSAGE_ID_CACHE:

@@ -37,11 +37,10 @@ test: install-test
 	$(BIN)/mypy interlinkers adapters
 	$(BIN)/python -m pytest
 
-## Benchmarks (not tests): figures to compare, printed to the terminal.
+## Benchmarks (not tests): every figure next to its baseline, printed to the terminal (~10 min).
 bench: install-test
 	$(BIN)/pip install --quiet -e '.[bench]'
-	$(BIN)/python bench/telegram_bench.py
-	$(BIN)/python bench/matrix_bench.py
+	scripts/with-postgres bench/all.sh
 
 lint: install-test
 	$(BIN)/ruff check .

@@ -1,0 +1,83 @@
+"""Running counts (a vote never recounts its poll) stay equal to the ballots, on both databases, through
+every way a ballot changes; and closing records the ballots' count even if the running one went wrong."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import pytest
+from sqlalchemy import func, select, update
+
+from bot.config import Settings
+from bot.events import ButtonPress, Command, NativePollAnswer, Reply
+from interlinkers.polls._models import Ballot, PollOption
+from storage.models import Outcome
+from tests.test_core import RecordingAdapter, start, user
+
+
+async def _counts(h: object, poll_id: int) -> tuple[list[int], list[int]]:
+    """(running counts, counts of current ballots) per option."""
+    async with h.app.sessions() as session:  # type: ignore[attr-defined]
+        running = list(await session.scalars(
+            select(PollOption.votes).where(PollOption.poll_id == poll_id).order_by(PollOption.position)))
+        counted = dict((await session.execute(
+            select(Ballot.position, func.count()).where(Ballot.poll_id == poll_id, Ballot.superseded_at.is_(None))
+            .group_by(Ballot.position))).all())
+    return running, [counted.get(position, 0) for position in range(1, len(running) + 1)]
+
+
+@pytest.mark.parametrize("anonymous", [False, True])
+async def test_running_counts_follow_votes_changes_withdrawals_and_erasure(
+    database_url: str, make_settings: Callable[..., Settings], anonymous: bool
+) -> None:
+    adapter = RecordingAdapter()
+    h = await start(make_settings(database_url), adapter)
+    try:
+        question = "Bench colour? | Green | Blue | Red" + (" | anonymous" if anonymous else "")
+        await h.send(user("ann"), Command("poll", question))
+        poll = next(m for _c, m in adapter.sent if isinstance(m, Reply) and m.key)
+        green, blue, red = (button.payload for button in poll.buttons)
+        for name in ("ben", "cat", "dan", "eve"):
+            await h.send(user(name), ButtonPress(green))
+        await h.send(user("ben"), ButtonPress(blue))  # changed
+        await h.send(user("cat"), ButtonPress(blue))  # changed
+        await h.send(user("cat"), ButtonPress(blue))  # the same again: nothing changes
+        await h.send(user("dan"), Command("vote", "1 3"))  # typed, changed
+        await h.send(user("dan"), Command("vote", "1 9"))  # no such option: rolled back
+        await h.send(user("eve"), NativePollAnswer((), key=poll.key))  # withdrawn (a retracted native vote)
+        await h.send(user("fay"), ButtonPress(red))
+        await h.send(user("fay"), Command("forgetme", "confirm"))  # erased: her open vote is withdrawn
+        running, counted = await _counts(h, 1)
+        assert running == counted == [0, 2, 1]
+        adapter.sent.clear()
+        await h.send(user("ann"), Command("results", "1"))
+        assert "3 votes" in adapter.texts()[-1]
+    finally:
+        await h.app.stop()
+
+
+async def test_closing_records_the_ballots_and_repairs_a_wrong_running_count(
+    database_url: str, make_settings: Callable[..., Settings], caplog: pytest.LogCaptureFixture
+) -> None:
+    adapter = RecordingAdapter()
+    h = await start(make_settings(database_url), adapter)
+    try:
+        await h.send(user("ann"), Command("poll", "Bench colour? | Green | Blue"))
+        poll = next(m for _c, m in adapter.sent if isinstance(m, Reply) and m.key)
+        for name in ("ben", "cat", "dan"):
+            await h.send(user(name), ButtonPress(poll.buttons[1].payload))
+        async with h.app.sessions.begin() as session:  # a running count gone wrong (a bug, a hand edit)
+            await session.execute(update(PollOption).where(PollOption.position == 1).values(votes=7))
+        with caplog.at_level(logging.WARNING, logger="interlinkers.polls._store"):
+            await h.send(user("ann"), Command("close", "1"))
+        assert "differed from its ballots" in caplog.text
+        async with h.app.sessions() as session:
+            outcome = await session.scalar(select(Outcome))
+        assert outcome is not None
+        assert [o["votes"] for o in outcome.payload["result"]["options"]] == [0, 3]
+        assert outcome.payload["result"]["winners"] == ["Blue"]
+        running, counted = await _counts(h, 1)
+        assert running == counted == [0, 3]
+    finally:
+        await h.app.stop()

@@ -32,6 +32,7 @@ from bot.adapter import _delivery
 from bot.backoff import Backoff
 from bot.errors import Undeliverable
 from bot.events import ChatRef, Edit, Notice, Outgoing, Reply, Update
+from storage.engine import connect
 from storage.hot import Hot
 from storage.leases import Leases
 from storage.models import PendingReply, SentMessage
@@ -236,7 +237,7 @@ class Sender:
                 if rows is None:
                     self._kicked.discard(key)
                     try:
-                        async with self._autocommit.connect() as connection:  # one statement: no transaction
+                        async with connect(self._autocommit) as connection:  # one statement: no transaction
                             rows = await _read(connection, platform, chat_id)
                     except Exception as exc:
                         log.warning("sender: store unavailable (%s); chat %s waits", exc, chat_id)
@@ -349,7 +350,7 @@ class Sender:
                         await session.execute(_SENT, ids)
                         rows = await _read(session, platform, chat_id)
                 else:
-                    async with self._autocommit.begin() as connection:
+                    async with connect(self._autocommit, begin=True) as connection:
                         if len(group.rows) == 1 and connection.dialect.name == "postgresql":
                             rows = [_Row(*row) for row in (await _SENT_AND_NEXT.run(connection, {
                                 "sent": head.id, "platform": platform, "chat": chat_id, "window": WINDOW})).rows]

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import BigInteger, String, bindparam, delete, func, select
+from sqlalchemy import BigInteger, String, bindparam, delete, func, literal, select, true
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -30,7 +30,7 @@ from bot.context import Context
 from bot.errors import PermissionDenied, StoreUnavailable, UserError
 from bot.events import ButtonPress, Command, NativePollAnswer, Notice, Outgoing, Reply, Text, Update
 from bot.i18n import _, match_locale, set_locale
-from bot.identity import identify
+from bot.identity import identify, looked_up, who_columns, who_params
 from bot.interlinker import CommandSpec, Interlinker
 from bot.jobs import chat_lock
 from bot.roles import Role
@@ -197,6 +197,11 @@ class Dispatcher:
         if scope.replay_of is not None:
             await lock_for_transaction(session, chat_lock(update.chat.platform, update.chat.chat_id))
             return bool(affected(await session.execute(delete(DeadLetter).where(DeadLetter.id == scope.replay_of))))
+        if is_postgres(session):  # the claim and the identity look-up in one round trip
+            row = (await _CLAIM_AND_WHO.run(session, {**_claim_params(update), **who_params(update.chat, update.user)}
+                                            )).rows[0]
+            scope.extra["who"] = looked_up(row)
+            return bool(row[0])
         return await self._mark_processed(session, update)
 
     @staticmethod
@@ -205,9 +210,7 @@ class Dispatcher:
         same statement (one round trip; the lock is taken before the row is inserted)."""
         chat = update.chat
         if is_postgres(session):
-            params = {"claim_platform": chat.platform, "claim_update": update.update_id,
-                      "lock": lock_key(chat_lock(chat.platform, chat.chat_id))}
-            return (await _claim(True).run(session, params)).rowcount > 0
+            return (await _claim(True).run(session, _claim_params(update))).rowcount > 0
         params = {"platform": chat.platform, "update_id": update.update_id, "processed_at": utcnow()}
         return (await _claim(False).run(session, params)).rowcount > 0
 
@@ -216,9 +219,10 @@ class Dispatcher:
         session, update = scope.session, scope.update
         assert session is not None
         settings = self.services.settings
+        prefetched = {"found": scope.extra.pop("who")} if "who" in scope.extra else {}
         initiative, person, role = await identify(
             session, update.chat, update.user, settings.timezone,
-            match_locale(update.user.language) or settings.default_locale)
+            match_locale(update.user.language) or settings.default_locale, **prefetched)
         scope.ctx = Context(self.services, session, update.chat, initiative, person, update.user, role)
         await call_next(scope)
 
@@ -304,17 +308,43 @@ class Dispatcher:
         await getattr(interlinker, method)(ctx, text, dialog.step, dict(dialog.data))
 
 
+def _claim_params(update: Update) -> dict[str, Any]:
+    chat = update.chat
+    return {"claim_platform": chat.platform, "claim_update": update.update_id,
+            "lock": lock_key(chat_lock(chat.platform, chat.chat_id))}
+
+
+@functools.cache
+def _claim_statement() -> Any:
+    """PostgreSQL: take the chat's advisory lock, then INSERT the update's id unless it is there."""
+    locked = select(func.pg_advisory_xact_lock(bindparam("lock", type_=BigInteger))).subquery()
+    rows = select(bindparam("claim_platform", type_=String), bindparam("claim_update", type_=String),
+                  func.now()).select_from(locked)
+    statement = dialect_insert(True, table_of(ProcessedUpdate)).from_select(
+        ["platform", "update_id", "processed_at"], rows)
+    return statement.on_conflict_do_nothing()
+
+
+def _claim_and_who() -> Hot:
+    """PostgreSQL: the claim (a data-modifying CTE, run whether or not it is read) and the identity row,
+    if the chat has one, in one statement."""
+    claim = _claim_statement().returning(literal(1)).cte("claim")
+    claimed = select(func.count()).select_from(claim).scalar_subquery()
+    one = select(literal(1).label("one")).subquery("one")
+    who = who_columns()
+    return Hot(select(claimed, *who).select_from(one.outerjoin(who[0].table, true())))
+
+
 @functools.cache
 def _claim(postgres: bool) -> Hot:
     """INSERT the update's id unless it is there; on PostgreSQL behind the chat's advisory lock."""
     table = table_of(ProcessedUpdate)
     if not postgres:
         return Hot(dialect_insert(False, table).on_conflict_do_nothing())
-    locked = select(func.pg_advisory_xact_lock(bindparam("lock", type_=BigInteger))).subquery()
-    rows = select(bindparam("claim_platform", type_=String), bindparam("claim_update", type_=String),
-                  func.now()).select_from(locked)
-    statement = dialect_insert(True, table).from_select(["platform", "update_id", "processed_at"], rows)
-    return Hot(statement.on_conflict_do_nothing())
+    return Hot(_claim_statement())
+
+
+_CLAIM_AND_WHO = _claim_and_who()
 
 
 def _is_press(update: Update) -> bool:

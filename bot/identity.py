@@ -8,7 +8,9 @@ CONFLICT`` so two workers or two chats meeting the same person at once cannot bo
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Delete, Insert, Update, bindparam, case, delete, exists, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -42,7 +44,7 @@ class Person:
 _chats, _initiatives = table_of(ChatLink), table_of(Initiative)
 _users, _members = table_of(User), table_of(Membership)
 
-_WHO = Hot(
+_WHO_SELECT = (
     select(_initiatives.c.id, _initiatives.c.name, _initiatives.c.timezone, _initiatives.c.locale,
            _users.c.id, _users.c.display_name, _users.c.locale, _members.c.role)
     .select_from(_chats)
@@ -52,6 +54,10 @@ _WHO = Hot(
     .outerjoin(_members, (_members.c.initiative_id == _chats.c.initiative_id) & (_members.c.user_id == _users.c.id))
     .where(_chats.c.platform == bindparam("platform"), _chats.c.chat_id == bindparam("chat_id"))
 )
+_WHO = Hot(_WHO_SELECT)
+_WHO_SUBQUERY = _WHO_SELECT.subquery("who")
+_WHO_WIDTH = len(_WHO_SUBQUERY.c)
+_NOT_LOOKED_UP: Any = object()
 _USER_ID = Hot(select(_users.c.id).where(
     _users.c.platform == bindparam("platform"), _users.c.platform_user_id == bindparam("user_id")))
 _ROLE = Hot(select(_members.c.role).where(
@@ -84,12 +90,30 @@ def _new_member(postgres: bool) -> Hot:
                .returning(_members.c.role))
 
 
+def who_params(chat: ChatRef, who: UserRef) -> dict[str, Any]:
+    return {"platform": chat.platform, "chat_id": chat.chat_id, "user_id": who.user_id}
+
+
+def looked_up(row: Sequence[Any]) -> tuple[Any, ...] | None:
+    """The identity columns of a row that ends with ``who_columns(...)`` (None: the chat is new)."""
+    found = tuple(row[-_WHO_WIDTH:])
+    return None if found[0] is None else found
+
+
+def who_columns() -> tuple[Any, ...]:
+    """The identity query as a subquery's columns, for a statement that also does something else (the
+    dispatcher's claim on PostgreSQL: one round trip for both). Its snapshot may predate the chat's lock:
+    ``identify`` then creates nothing twice (every insert is ON CONFLICT, with a look-up after)."""
+    return tuple(_WHO_SUBQUERY.c)
+
+
 async def identify(session: AsyncSession, chat: ChatRef, who: UserRef, timezone: str,
-                   locale: str) -> tuple[InitiativeInfo, Person, Role]:
+                   locale: str, found: Any = _NOT_LOOKED_UP) -> tuple[InitiativeInfo, Person, Role]:
     """The chat's initiative (made on first contact, with ``timezone`` and ``locale``), the person
-    (made, or renamed, as needed) and their role in it."""
-    found = (await _WHO.run(session, {"platform": chat.platform, "chat_id": chat.chat_id,
-                                      "user_id": who.user_id})).first()
+    (made, or renamed, as needed) and their role in it. ``found``: the identity row, when the caller
+    already read it (``who_columns``)."""
+    if found is _NOT_LOOKED_UP:
+        found = (await _WHO.run(session, who_params(chat, who))).first()
     name = who.display_name[:200]
     if found is None:
         title = (chat.title or who.display_name or chat.chat_id)[:200]

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import String, cast, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -237,21 +238,20 @@ class Polls(Interlinker):
             label = (await store.tally(ctx.session, poll.id)).labels[position - 1]
             confirm(_("You already voted “{option}” in poll #{number}.").format(option=label, number=poll.number))
             return
-        tally = await store.move_vote(ctx.session, poll.id, position, None if current is None else current.position)
-        if tally is None:
-            count = len((await store.tally(ctx.session, poll.id)).labels)
-            raise UserError(_("Poll #{number} has options 1 to {count}.").format(number=poll.number, count=count))
         # An anonymous ballot carries nothing that follows the voter: no user id, the poll's own creation
         # time instead of when it was cast, and a random id instead of the next one in line (an order
         # that could be matched against who spoke when).
         now = poll.created_at if poll.anonymous else datetime.now(UTC)
-        ballot: dict[str, object] = {"poll_id": poll.id, "position": position, "cast_at": now,
+        ballot: dict[str, Any] = {"poll_id": poll.id, "position": position, "cast_at": now,
                                      "voter_key": self._voter_key(poll, ctx.user_id), "superseded_at": None}
         if poll.anonymous:
             ballot.update(id=secrets.randbelow(2**31 - 2) + 1, voter_user_id=None)
         else:
             ballot.update(voter_user_id=ctx.user_id)
-        await store.cast(ctx.session, ballot, current, now)
+        tally = await store.vote(ctx.session, poll.id, position, current, ballot, now)
+        if tally is None:
+            count = len((await store.tally(ctx.session, poll.id)).labels)
+            raise UserError(_("Poll #{number} has options 1 to {count}.").format(number=poll.number, count=count))
         label = tally.labels[position - 1]
         if current is None:
             confirm(_("Your vote “{option}” in poll #{number} is counted.").format(option=label, number=poll.number))

@@ -7,6 +7,7 @@ that recount (the ballots are the truth) and repairs the running counts if they 
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from interlinkers.polls._models import Ballot, Poll, PollOption
 from interlinkers.polls._render import Tally
 from storage.hot import Hot
-from storage.sql import table_of
+from storage.sql import is_postgres, table_of
 
 log = logging.getLogger(__name__)
 
@@ -72,11 +73,15 @@ _BY_ID = select(*_POLL_COLUMNS).where(_polls.c.id == bindparam("poll_id"))
 _CLOSE = update(_polls).where(_polls.c.id == bindparam("poll")).values(closed_at=bindparam("at"))
 _OPTIONS = Hot(select(_options.c.position, _options.c.label, _options.c.votes)
             .where(_options.c.poll_id == bindparam("poll_id")).order_by(_options.c.position))
-_COUNT = Hot(update(_options)
-          .where(_options.c.poll_id == bindparam("poll"))
-          .values(votes=_options.c.votes + case((_options.c.position == bindparam("new"), 1),
-                                                (_options.c.position == bindparam("old"), -1), else_=0))
-          .returning(_options.c.position, _options.c.label, _options.c.votes))
+_COUNT_STATEMENT = (
+    update(_options)
+    .where(_options.c.poll_id == bindparam("poll"))
+    .values(votes=_options.c.votes + case((_options.c.position == bindparam("new"), 1),
+                                          (_options.c.position == bindparam("old"), -1), else_=0))
+    .returning(_options.c.position, _options.c.label, _options.c.votes)
+)
+_COUNT = Hot(_COUNT_STATEMENT)
+_BALLOT_COLUMNS = ("poll_id", "position", "voter_key", "voter_user_id", "cast_at", "superseded_at")
 _SET_COUNT = Hot(update(_options)
               .where(_options.c.poll_id == bindparam("poll"), _options.c.position == bindparam("option"))
               .values(votes=bindparam("count")))
@@ -125,21 +130,34 @@ async def tally(session: AsyncSession, poll_id: int) -> Tally:
     return Tally(tuple(row[1] for row in rows), tuple(int(row[2]) for row in rows))
 
 
-async def move_vote(session: AsyncSession, poll_id: int, new: int, old: int | None) -> Tally | None:
-    """Count one vote more for option ``new`` (and one less for ``old``) and return the new tally, in
-    one statement; None: ``new`` is no option (the caller rolls back)."""
-    rows = sorted((await _COUNT.run(session, {"poll": poll_id, "new": new, "old": -1 if old is None else old})).rows)
+async def vote(session: AsyncSession, poll_id: int, new: int, current: Current | None, ballot: dict[str, Any],
+               at: datetime) -> Tally | None:
+    """Mark the ballot the new one replaces (history stays: nothing is deleted), keep the new ballot, count
+    one vote more for ``new`` (one less for the old option), and return the new tally; None: ``new`` is
+    no option (the caller rolls back). On PostgreSQL the ballot and the counts are one statement."""
+    if current is not None:
+        await _SUPERSEDE.run(session, {"ballot": current.id, "at": at})
+    counts = {"poll": poll_id, "new": new, "old": -1 if current is None else current.position}
+    if is_postgres(session):
+        outcome = await _count_and_cast("id" in ballot).run(
+            session, {**counts, **{f"ballot_{key}": value for key, value in ballot.items()}})
+    else:
+        outcome = await _COUNT.run(session, counts)
+        await _CAST.run(session, ballot)
+    rows = sorted(outcome.rows)
     if not 1 <= new <= len(rows):
         return None
     return Tally(tuple(row[1] for row in rows), tuple(int(row[2]) for row in rows))
 
 
-async def cast(session: AsyncSession, ballot: dict[str, object], superseding: Current | None,
-               at: datetime) -> None:
-    """Keep the new ballot, after marking the one it replaces (history stays: nothing is deleted)."""
-    if superseding is not None:
-        await _SUPERSEDE.run(session, {"ballot": superseding.id, "at": at})
-    await _CAST.run(session, ballot)
+@functools.cache
+def _count_and_cast(with_id: bool) -> Hot:
+    """PostgreSQL: the new ballot (a data-modifying CTE, run whether or not it is read) and the counts'
+    UPDATE … RETURNING, one round trip."""
+    columns = (*_BALLOT_COLUMNS, "id") if with_id else _BALLOT_COLUMNS
+    ballot = _ballots.insert().values(
+        {name: bindparam(f"ballot_{name}", type_=_ballots.c[name].type) for name in columns}).cte("new_ballot")
+    return Hot(_COUNT_STATEMENT.add_cte(ballot))
 
 
 async def withdraw(session: AsyncSession, poll_id: int, voter_key: str, at: datetime) -> bool:

@@ -10,11 +10,15 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
+from importlib import metadata
+from pathlib import Path
 from typing import Any
+
+from sqlalchemy.engine import make_url
 
 from bot.adapter import Adapter
 from bot.app import App, configured_adapters
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import ConfigError, Settings, check_log_level, load_settings
 from bot.deadletters import list_letters, replay
 from bot.i18n import SUPPORTED_LOCALES, MissingCatalogError, using_locale
 from bot.summary import FORMATS, render
@@ -27,21 +31,33 @@ log = logging.getLogger("interlink")
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="interlink", description="Interlinkers as conversation.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("run", help="start every configured chat adapter (the console if none) and the HTTP server")
-    console = sub.add_parser("console", help="chat with the bot in this terminal (or through a pipe)")
+
+    def command(name: str, text: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".")
+
+    command("run", "start every configured chat adapter (the console if none) and the HTTP server")
+    console = command("console", "chat with the bot in this terminal (or through a pipe)")
     console.add_argument("--http", action="store_true", help="also start the HTTP server")
-    sub.add_parser("serve", help="only the PA-facing HTTP server, outbox and jobs")
-    db = sub.add_parser("db", help="database maintenance")
+    command("serve", "only the PA-facing HTTP server, outbox and jobs")
+    db = command("db", "database maintenance")
     db.add_argument("action", choices=["upgrade"])
-    letters = sub.add_parser("dead-letters", help="updates and jobs that failed for good: list or replay them")
+    letters = command("dead-letters", "updates and jobs that failed for good: list or replay them")
     letters.add_argument("action", choices=["list", "replay"])
     letters.add_argument("ids", nargs="*", type=int, help="which to replay (default with replay: all)")
-    summary = sub.add_parser("summary", help="print the outcomes the PA side has received")
+    summary = command("summary", "print the outcomes the PA side has received")
     summary.add_argument("--initiative", help="only this initiative (its name)")
     summary.add_argument("--format", choices=FORMATS, default="text")
     summary.add_argument("--locale", choices=SUPPORTED_LOCALES, help="language of the text format")
     return parser
+
+
+def _version() -> str:
+    try:
+        return metadata.version("interlink-bot")
+    except metadata.PackageNotFoundError:
+        return "(not installed)"
 
 
 async def _serve(settings: Settings, adapters: list[Adapter], http: bool) -> None:
@@ -51,7 +67,12 @@ async def _serve(settings: Settings, adapters: list[Adapter], http: bool) -> Non
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
-    await app.start()
+    try:
+        await app.start()
+    except OSError as exc:  # the HTTP port is taken, or the host is not this machine's
+        await app.stop()
+        raise ConfigError(f"INTERLINK_HTTP_PORT {settings.http_port} on INTERLINK_HTTP_HOST {settings.http_host} "
+                          f"cannot be used: {exc.strerror or exc}") from None
     waiters: list[asyncio.Future[Any]] = [asyncio.ensure_future(stop.wait())]
     if adapters:
         waiters.append(asyncio.ensure_future(asyncio.gather(*(a.wait_closed() for a in adapters))))
@@ -101,6 +122,16 @@ async def _dead_letters(settings: Settings, action: str, ids: list[int]) -> str:
             await app.pa_engine.dispose()
 
 
+def _check_databases_exist(settings: Settings) -> None:
+    """A summary reads what the bot recorded: a missing SQLite file means the wrong directory, not an
+    empty record (and must not be created)."""
+    for url in {settings.database_url, settings.pa_database_url}:
+        database = make_url(url).database if url.startswith("sqlite") else None
+        if database and database != ":memory:" and not Path(database).exists():
+            raise ConfigError(f"no database at {database}: run this where the bot runs, or set "
+                              "INTERLINK_DATABASE_URL (and INTERLINK_PA_DATABASE_URL if the PA store is apart)")
+
+
 async def _summary(settings: Settings, initiative: str | None, fmt: str, locale: str) -> str:
     await _upgrade(settings)
     engine = create_engine(settings.database_url)
@@ -120,13 +151,15 @@ async def _summary(settings: Settings, initiative: str | None, fmt: str, locale:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    level = os.environ.get("INTERLINK_LOG_LEVEL", "WARNING" if args.command in ("console", "summary") else "INFO")
-    logging.basicConfig(level=level.upper(), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        settings = load_settings()
+        level = os.environ.get("INTERLINK_LOG_LEVEL", "WARNING" if args.command in ("console", "summary") else "INFO")
+        logging.basicConfig(level=check_log_level(level), stream=sys.stderr,
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        # A PA officer's summary must not leave a database or a secret behind where there was none.
+        settings = load_settings(persist_secret=args.command != "summary")
         if args.command == "run":
             adapters = configured_adapters(settings)
+            settings.source.check_unknown()
             if not adapters:
                 from adapters.console import ConsoleAdapter
 
@@ -138,6 +171,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "console":
             from adapters.console import ConsoleAdapter
 
+            configured_adapters(settings)  # reads every adapter's keys, so a misspelt one is named
+            settings.source.check_unknown()
             asyncio.run(_serve(settings, [ConsoleAdapter()], http=args.http))
         elif args.command == "serve":
             asyncio.run(_serve(settings, [], http=True))
@@ -147,6 +182,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "dead-letters":
             print(asyncio.run(_dead_letters(settings, args.action, args.ids)))
         elif args.command == "summary":
+            _check_databases_exist(settings)
             locale = args.locale or settings.default_locale
             output = asyncio.run(_summary(settings, args.initiative, args.format, locale))
             sys.stdout.write(output if output.endswith("\n") else output + "\n")

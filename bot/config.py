@@ -8,6 +8,7 @@ prefix in the environment (``INTERLINK_HTTP_PORT``). Adapters read their own key
 from __future__ import annotations
 
 import builtins
+import difflib
 import os
 import secrets
 import tomllib
@@ -31,12 +32,22 @@ class ConfigSource:
     def __init__(self, file_values: Mapping[str, object], environ: Mapping[str, str]) -> None:
         self._file = {k.lower(): v for k, v in file_values.items()}
         self._env = environ
+        self._asked: set[builtins.str] = set()
+
+    def check_unknown(self) -> None:
+        """Name a key in the file that nothing read (a typo would otherwise be ignored in silence), with the
+        closest key that is read. Call once the core and every adapter have read their settings."""
+        for key in sorted(set(self._file) - self._asked):
+            close = difflib.get_close_matches(key, sorted(self._asked), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ConfigError(f"interlink.toml: unknown key {key!r}{hint}")
 
     @staticmethod
     def env_name(key: str) -> str:
         return ENV_PREFIX + key.upper()
 
     def raw(self, key: str) -> object | None:
+        self._asked.add(key)
         env = self._env.get(self.env_name(key))
         if env is not None and env != "":
             return env
@@ -126,8 +137,31 @@ def _secret(source: ConfigSource, state_dir: Path) -> str:
     return value
 
 
+def _secret_if_any(source: ConfigSource, state_dir: Path) -> str:
+    """The secret as configured or kept, without creating one (for commands that only read)."""
+    path = state_dir / "secret"
+    if source.str("secret") or path.exists():
+        return _secret(source, state_dir)
+    return secrets.token_urlsafe(32)
+
+
+def _check_database_url(key: str, url: str) -> None:
+    scheme = url.partition("://")[0].partition("+")[0].lower() if "://" in url else ""
+    if scheme not in ("sqlite", "postgresql"):
+        raise ConfigError(f"{ENV_PREFIX}{key.upper()} must be a sqlite:/// or postgresql:// URL (got "
+                          f"{url.split('@')[-1]!r})")
+
+
+def check_log_level(value: str) -> str:
+    """INTERLINK_LOG_LEVEL as logging wants it, or one line naming the key."""
+    level = value.strip().upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise ConfigError(f"INTERLINK_LOG_LEVEL must be one of debug, info, warning, error, critical (got {value!r})")
+    return level
+
+
 def load_settings(
-    config_file: Path | None = None, environ: Mapping[str, str] | None = None
+    config_file: Path | None = None, environ: Mapping[str, str] | None = None, persist_secret: bool = True
 ) -> Settings:
     """Read the file (``INTERLINK_CONFIG`` or ./interlink.toml, if present) and the environment."""
     environ = os.environ if environ is None else environ
@@ -144,9 +178,9 @@ def load_settings(
 
     state_dir = Path(source.str("state_dir", "var") or "var")
     database_url = source.str("database_url") or f"sqlite:///{state_dir / 'interlink.db'}"
-    if "://" not in database_url:
-        raise ConfigError(f"INTERLINK_DATABASE_URL must be a database URL (got {database_url!r})")
+    _check_database_url("database_url", database_url)
     pa_database_url = source.str("pa_database_url") or database_url
+    _check_database_url("pa_database_url", pa_database_url)
 
     locale = (source.str("default_locale", "en") or "en").lower()
     if locale not in SUPPORTED_LOCALES:
@@ -166,7 +200,7 @@ def load_settings(
         http_port=source.int("http_port", 8080, minimum=0, maximum=65535),
         default_locale=locale,
         timezone=timezone,
-        secret=_secret(source, state_dir),
+        secret=_secret(source, state_dir) if persist_secret else _secret_if_any(source, state_dir),
         state_dir=state_dir,
         source=source,
         secret_configured=bool(source.str("secret")),

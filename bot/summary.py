@@ -27,14 +27,24 @@ def render(outcomes: Sequence[dict[str, Any]], fmt: str, tz: ZoneInfo) -> str:
 def _csv(outcomes: Sequence[dict[str, Any]]) -> str:
     """One row per option, so a spreadsheet can sum and chart votes directly."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = csv.writer(buffer, lineterminator="\r\n")  # RFC 4180: a CR or LF inside a cell is then quoted
     writer.writerow(CSV_COLUMNS)
     for outcome in outcomes:
         base = [outcome["id"], outcome["initiative"], outcome["kind"], outcome["title"], outcome["decided_at"]]
         options = outcome.get("result", {}).get("options") or [{"label": "", "votes": ""}]
         for option in options:
-            writer.writerow([*base, option.get("label", ""), option.get("votes", "")])
+            writer.writerow([spreadsheet_safe(cell)
+                             for cell in (*base, option.get("label", ""), option.get("votes", ""))])
     return buffer.getvalue()
+
+
+def spreadsheet_safe(cell: object) -> object:
+    """A text cell a spreadsheet would run as a formula (it starts with =, +, -, @, a tab or a carriage
+    return: OWASP's CSV injection list) gets a leading apostrophe; numbers stay numbers. Every CSV we
+    write passes its cells through this: poll questions and options are typed by anyone."""
+    if isinstance(cell, str) and cell.startswith(("=", "+", "-", "@", "\t", "\r")):
+        return "'" + cell
+    return cell
 
 
 def _text(outcomes: Sequence[dict[str, Any]], tz: ZoneInfo) -> str:

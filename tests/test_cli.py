@@ -92,7 +92,10 @@ def test_console_script_reaches_summary_and_api(tmp_path: Path) -> None:
         ({"INTERLINK_TIMEZONE": "Mars/Olympus"}, "INTERLINK_TIMEZONE is not a known time zone (got 'Mars/Olympus')"),
         ({"INTERLINK_DEFAULT_LOCALE": "fr"}, "INTERLINK_DEFAULT_LOCALE must be one of en, it, es, lv (got 'fr')"),
         ({"INTERLINK_SECRET": "short"}, "INTERLINK_SECRET must be at least 16 characters long"),
-        ({"INTERLINK_DATABASE_URL": "interlink.db"}, "INTERLINK_DATABASE_URL must be a database URL"),
+        ({"INTERLINK_DATABASE_URL": "interlink.db"}, "INTERLINK_DATABASE_URL must be a sqlite:/// or postgresql://"),
+        ({"INTERLINK_DATABASE_URL": "mysql://bot:pw@db/interlink"},
+         "INTERLINK_DATABASE_URL must be a sqlite:/// or postgresql:// URL (got 'db/interlink')"),
+        ({"INTERLINK_LOG_LEVEL": "loud"}, "INTERLINK_LOG_LEVEL must be one of debug, info, warning, error, critical"),
     ],
 )
 def test_bad_config_fails_with_one_line_naming_the_key(tmp_path: Path, env: dict[str, str], message: str) -> None:
@@ -154,3 +157,53 @@ def test_a_worker_on_postgresql_without_a_shared_secret_refuses_with_one_line(tm
     assert result.stderr.strip().splitlines()[-1].startswith("interlink: INTERLINK_SECRET must be set when the "
                                                              "database is PostgreSQL")
     assert "Traceback" not in result.stderr
+
+
+def test_a_misspelt_key_in_the_config_file_is_named_with_the_closest_one(tmp_path: Path) -> None:
+    (tmp_path / "interlink.toml").write_text('timezone = "Europe/Riga"\ndefault_locle = "lv"\n')
+    result = interlink(tmp_path, "console", stdin="")
+    assert result.returncode == 2
+    assert result.stderr == "interlink: interlink.toml: unknown key 'default_locle'; did you mean 'default_locale'?\n"
+
+
+def test_a_taken_http_port_is_one_line_naming_the_key(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = interlink(tmp_path, "serve", env={"INTERLINK_HTTP_PORT": str(port)})
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr  # the start logs what it did (INFO); then one line says why it stops
+    last = result.stderr.splitlines()[-1]
+    assert last.startswith(f"interlink: INTERLINK_HTTP_PORT {port} on INTERLINK_HTTP_HOST 127.0.0.1 cannot be used")
+
+
+def test_a_summary_where_there_is_no_database_says_so_and_creates_nothing(tmp_path: Path) -> None:
+    result = interlink(tmp_path, "summary")
+    assert result.returncode == 2
+    assert result.stderr.startswith("interlink: no database at ") and "INTERLINK_DATABASE_URL" in result.stderr
+    assert not (tmp_path / "var").exists(), "neither a database nor a secret may be left behind"
+
+
+def test_version_and_subcommand_help(tmp_path: Path) -> None:
+    version = interlink(tmp_path, "--version")
+    assert version.returncode == 0 and version.stdout.startswith("interlink ")
+    assert "Print the outcomes the PA side has received." in interlink(tmp_path, "summary", "--help").stdout
+
+
+def test_csv_cells_that_a_spreadsheet_would_run_are_neutralised() -> None:
+    from bot.summary import render
+
+    formulas = ["=HYPERLINK(\"http://x\")", "=1+1", "@SUM(A1)", "+1", "-2", "\tx", "\rx"]
+    outcome = {"id": "u1", "initiative": "=cmd", "kind": "poll", "title": "@title", "decided_at": "2026-11-24",
+               "result": {"options": [{"label": label, "votes": 1} for label in formulas]}}
+    import csv
+    import io
+    from zoneinfo import ZoneInfo
+
+    rows = list(csv.reader(io.StringIO(render([outcome], "csv", ZoneInfo("UTC")), newline="")))[1:]
+    assert [row[5] for row in rows] == ["'" + label for label in formulas]
+    assert {row[1] for row in rows} == {"'=cmd"} and {row[3] for row in rows} == {"'@title"}
+    assert {row[6] for row in rows} == {"1"}, "numbers stay numbers"

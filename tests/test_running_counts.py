@@ -81,3 +81,19 @@ async def test_closing_records_the_ballots_and_repairs_a_wrong_running_count(
         assert running == counted == [0, 3]
     finally:
         await h.app.stop()
+
+
+async def test_an_option_out_of_range_is_named_as_such(
+    database_url: str, make_settings: Callable[..., Settings]
+) -> None:
+    adapter = RecordingAdapter()
+    h = await start(make_settings(database_url), adapter)
+    try:
+        await h.send(user("ann"), Command("poll", "Bench colour? | Green | Blue"))
+        for option in ("3", "99999", "0"):
+            adapter.sent.clear()
+            await h.send(user("ben"), Command("vote", f"1 {option}"))
+            assert adapter.texts() == ["Poll #1 has options 1 to 2."]
+        assert (await _counts(h, 1)) == ([0, 0], [0, 0])
+    finally:
+        await h.app.stop()

@@ -126,7 +126,7 @@ def parse_poll(args: str, tz: ZoneInfo, now: datetime | None = None) -> PollDraf
 
 
 def parse_vote(args: str) -> tuple[int, int]:
-    match = re.fullmatch(r"#?(\d{1,9})\s+(\d{1,3})", args.strip())
+    match = re.fullmatch(r"#?(\d{1,9})\s+(\d{1,9})", args.strip())
     if not match:
         raise UserError(_("Write the poll number and the option number, for example: /vote 3 2"))
     return int(match.group(1)), int(match.group(2))

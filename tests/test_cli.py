@@ -207,3 +207,23 @@ def test_csv_cells_that_a_spreadsheet_would_run_are_neutralised() -> None:
     assert [row[5] for row in rows] == ["'" + label for label in formulas]
     assert {row[1] for row in rows} == {"'=cmd"} and {row[3] for row in rows} == {"'@title"}
     assert {row[6] for row in rows} == {"1"}, "numbers stay numbers"
+
+
+def test_the_readme_console_example_works_as_written_again_and_again(tmp_path: Path) -> None:
+    """The README's console example, up to the summary, run twice in one directory: both times the
+    poll is #1 and closes with the same result (an earlier run's polls and languages do not leak in)."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    block = next(part.split("```", 1)[0] for part in readme.split("```sh\n")[1:] if "interlink console" in part)
+    lines = block.split("interlink summary")[0].rsplit("\n", 1)[0]  # up to the line before the summary
+    command = lines.replace(".venv/bin/interlink", f"{sys.executable} -m bot.cli")
+    summary = f"{sys.executable} -m bot.cli summary --format json"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INTERLINK_")}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parents[1])
+    env["TMPDIR"] = str(tmp_path)  # where the example's mktemp puts its state
+    for _attempt in range(2):
+        done = subprocess.run(["bash", "-c", f"set -e\n{command}\n{summary}"], cwd=tmp_path, env=env,
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        assert "Poll #1 is closed: Which day for the clean-up?" in done.stdout
+        assert "Result: “Sunday” with 2 votes." in done.stdout
+        assert '"votes": 2' in done.stdout

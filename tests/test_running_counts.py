@@ -97,3 +97,24 @@ async def test_an_option_out_of_range_is_named_as_such(
         assert (await _counts(h, 1)) == ([0, 0], [0, 0])
     finally:
         await h.app.stop()
+
+
+def test_options_that_start_like_a_setting_stay_options_and_near_misses_are_refused() -> None:
+    from zoneinfo import ZoneInfo
+
+    from bot.errors import UserError
+    from interlinkers.polls._parsing import parse_poll
+
+    rome = ZoneInfo("Europe/Rome")
+    draft = parse_poll("Library hours? | Closes early | Closes late | Closes at noon", rome)
+    assert draft.options == ("Closes early", "Closes late", "Closes at noon") and draft.closes_at is None
+    for word in ("anonymous", "Anónimo", "anonima", "anonīms"):  # any of our languages, accents optional
+        draft = parse_poll(f"Which bench? | Oak | Pine | {word}", rome)
+        assert draft.anonymous and draft.options == ("Oak", "Pine")
+    draft = parse_poll("Named or anonymous feedback? | Named | Anonymous", rome)  # needed as an option
+    assert not draft.anonymous and draft.options == ("Named", "Anonymous")
+    with pytest.raises(UserError, match="“anonymus” looks like a setting I do not know"):
+        parse_poll("Which bench? | Oak | Pine | anonymus", rome)
+    with pytest.raises(UserError, match="I could not read the closing time"):
+        parse_poll("Lunch? | Pizza | Sushi | closes tomorrow-ish", rome)
+    assert parse_poll("Lunch? | closes in 2h | Pizza | Sushi", rome).closes_at is not None

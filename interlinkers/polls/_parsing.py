@@ -5,7 +5,9 @@ All checks happen here, before anything is stored, and every problem is a transl
 
 from __future__ import annotations
 
+import difflib
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -31,6 +33,28 @@ class PollDraft:
 
 def _keywords(english: str, translated: str) -> set[str]:
     return {english.casefold(), translated.casefold()}
+
+
+# What people type in any of our languages, whatever language the bot speaks to them: a group is often
+# mixed. Accents are optional (``_plain``); each word is compared whole.
+_CLOSES = {"closes", "close", "closing", "chiude", "chiusura", "cierra", "cierre", "beidzas", "sledz"}
+_ANONYMOUS = {"anonymous", "anon", "anonimo", "anonima", "anonimi", "anonime", "anonimos", "anonimas",
+              "anonims"}
+_IN = {"in", "tra", "fra", "en", "pec"}
+# "closes" followed by one of these (or a number) is a deadline, readable or not; followed by anything else
+# ("Closes early", "Closes at noon") it is an option.
+_DEADLINE_STARTS = _IN | {"tomorrow", "today", "tonight", "domani", "oggi", "stasera", "manana", "hoy", "rit",
+                          "sodien"}
+
+
+def _plain(word: str) -> str:
+    """Casefolded, without accents: "Anónimo" and "anonimo", "pēc" and "pec" read the same."""
+    return "".join(c for c in unicodedata.normalize("NFKD", word.casefold()) if not unicodedata.combining(c))
+
+
+def _looks_like_deadline(rest: str) -> bool:
+    first = _plain(rest.strip().split(" ", 1)[0]) if rest.strip() else ""
+    return bool(first) and (first[0].isdigit() or first.split("-")[0] in _DEADLINE_STARTS)
 
 
 def example() -> str:
@@ -82,7 +106,7 @@ def parse_deadline(text: str, tz: ZoneInfo, now: datetime | None = None) -> date
     now = now or datetime.now(UTC)
     words = text.strip()
     relative = re.fullmatch(r"(\S+)\s+(\d{1,4})\s*([a-z]+)", words, re.IGNORECASE)
-    if relative and relative.group(1).casefold() in _keywords("in", _("in")):
+    if relative and _plain(relative.group(1)) in _IN | {_plain(_("in"))}:
         unit = _UNITS.get(relative.group(3).lower())
         if unit is not None:
             delta = timedelta(seconds=int(relative.group(2)) * unit)
@@ -107,21 +131,36 @@ def parse_deadline(text: str, tz: ZoneInfo, now: datetime | None = None) -> date
 
 
 def parse_poll(args: str, tz: ZoneInfo, now: datetime | None = None) -> PollDraft:
+    """Question, then options and settings in any order. A part is a setting only when it reads as one
+    as a whole: ``closes`` followed by a time (else ``Closes early`` is an option), or the word
+    *anonymous* in any of our languages (unless the poll needs it as an option: ``Named | Anonymous``).
+    A near miss of a setting (``anonymus``) is refused rather than silently becoming an option."""
     parts = [p.strip() for p in args.split("|")]
     question = check_question(parts[0] if parts else "")
     closes_at: datetime | None = None
-    anonymous = False
+    anonymous_at: list[int] = []
     options: list[str] = []
-    closes_words = _keywords("closes", _("closes"))
-    anonymous_words = _keywords("anonymous", _("anonymous"))
+    closes_words = _CLOSES | {_plain(_("closes"))}
+    anonymous_words = _ANONYMOUS | {_plain(_("anonymous"))}
     for part in parts[1:]:
         head, _sep, rest = part.partition(" ")
-        if head.casefold() in closes_words and rest.strip():
+        word = _plain(part)
+        if _plain(head) in closes_words and _looks_like_deadline(rest):
             closes_at = parse_deadline(rest, tz, now)
-        elif part.casefold() in anonymous_words:
-            anonymous = True
-        else:
-            options.append(part)
+            continue
+        if word in anonymous_words or (" " not in part and difflib.get_close_matches(word, anonymous_words, 1, 0.8)):
+            anonymous_at.append(len(options))
+        options.append(part)
+    anonymous = False
+    if anonymous_at and len(options) - len(anonymous_at) >= MIN_OPTIONS:  # else they are options
+        for index in reversed(anonymous_at):
+            typed = options.pop(index)
+            if _plain(typed) not in anonymous_words:
+                raise UserError(
+                    _("“{typed}” looks like a setting I do not know. Did you mean “{setting}”? To have it as "
+                      "an option, word it differently.").format(typed=typed, setting=_("anonymous"))
+                )
+        anonymous = True
     return PollDraft(question, check_options(options), closes_at, anonymous)
 
 

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from bot.context import Context
 from bot.errors import UserError
-from bot.i18n import N_, SUPPORTED_LOCALES, _, language_name, set_locale
+from bot.i18n import N_, SUPPORTED_LOCALES, _, current_locale, language_name, set_locale
 from bot.identity import forget_person, set_person_locale
 from bot.interlinker import Catalogue, Interlinker, command
 from bot.roles import Role
@@ -83,7 +83,8 @@ class CoreCommands(Interlinker):
             _("What I keep about you:"),
             _("Name: {name}").format(name=user.display_name),
             _("Language: {language}").format(
-                language=language_name(user.locale) if user.locale else _("from your app")
+                language=language_name(user.locale) if user.locale else _(
+                    "{language} (not chosen: choose with /language)").format(language=language_name(current_locale()))
             ),
         ]
         for name, role in memberships:

@@ -115,6 +115,8 @@ def test_options_that_start_like_a_setting_stay_options_and_near_misses_are_refu
     assert not draft.anonymous and draft.options == ("Named", "Anonymous")
     with pytest.raises(UserError, match="“anonymus” looks like a setting I do not know"):
         parse_poll("Which bench? | Oak | Pine | anonymus", rome)
+    names = parse_poll("Who chairs? | Antonio | Anima | Canon | Annona", rome)  # words of their own
+    assert names.options == ("Antonio", "Anima", "Canon", "Annona") and not names.anonymous
     with pytest.raises(UserError, match="I could not read the closing time"):
         parse_poll("Lunch? | Pizza | Sushi | closes tomorrow-ish", rome)
     assert parse_poll("Lunch? | closes in 2h | Pizza | Sushi", rome).closes_at is not None

@@ -31,15 +31,10 @@ class PollDraft:
     anonymous: bool = False
 
 
-def _keywords(english: str, translated: str) -> set[str]:
-    return {english.casefold(), translated.casefold()}
-
-
 # What people type in any of our languages, whatever language the bot speaks to them: a group is often
 # mixed. Accents are optional (``_plain``); each word is compared whole.
 _CLOSES = {"closes", "close", "closing", "chiude", "chiusura", "cierra", "cierre", "beidzas", "sledz"}
-_ANONYMOUS = {"anonymous", "anon", "anonimo", "anonima", "anonimi", "anonime", "anonimos", "anonimas",
-              "anonims"}
+_ANONYMOUS = {"anonymous", "anonimo", "anonima", "anonimi", "anonime", "anonimos", "anonimas", "anonims"}
 _IN = {"in", "tra", "fra", "en", "pec"}
 # "closes" followed by one of these (or a number) is a deadline, readable or not; followed by anything else
 # ("Closes early", "Closes at noon") it is an option.
@@ -55,6 +50,13 @@ def _plain(word: str) -> str:
 def _looks_like_deadline(rest: str) -> bool:
     first = _plain(rest.strip().split(" ", 1)[0]) if rest.strip() else ""
     return bool(first) and (first[0].isdigit() or first.split("-")[0] in _DEADLINE_STARTS)
+
+
+def _misspelt(word: str, settings: set[str]) -> bool:
+    """A typo of a setting word ("anonymus", "annonimo"), never a word of its own ("Antonio", "anima",
+    "Canon"): one word, the setting's first letters, and most of the rest."""
+    return (" " not in word and word.startswith(("anon", "annon"))
+            and bool(difflib.get_close_matches(word, settings, 1, 0.8)))
 
 
 def example() -> str:
@@ -148,7 +150,7 @@ def parse_poll(args: str, tz: ZoneInfo, now: datetime | None = None) -> PollDraf
         if _plain(head) in closes_words and _looks_like_deadline(rest):
             closes_at = parse_deadline(rest, tz, now)
             continue
-        if word in anonymous_words or (" " not in part and difflib.get_close_matches(word, anonymous_words, 1, 0.8)):
+        if word in anonymous_words or _misspelt(word, anonymous_words):
             anonymous_at.append(len(options))
         options.append(part)
     anonymous = False

@@ -10,10 +10,13 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.i18n import _, format_datetime, ngettext
+from babel.lists import format_list
+
+from bot.i18n import _, current_locale, format_datetime, ngettext
 
 FORMATS = ("text", "json", "csv")
-CSV_COLUMNS = ("id", "initiative", "kind", "title", "decided_at", "option", "votes")
+CSV_COLUMNS = ("id", "initiative", "kind", "title", "decided_at_utc", "option", "votes", "total_votes", "winner",
+               "anonymous", "closed_by")
 
 
 def render(outcomes: Sequence[dict[str, Any]], fmt: str, tz: ZoneInfo) -> str:
@@ -30,11 +33,14 @@ def _csv(outcomes: Sequence[dict[str, Any]]) -> str:
     writer = csv.writer(buffer, lineterminator="\r\n")  # RFC 4180: a CR or LF inside a cell is then quoted
     writer.writerow(CSV_COLUMNS)
     for outcome in outcomes:
+        result = outcome.get("result", {})
         base = [outcome["id"], outcome["initiative"], outcome["kind"], outcome["title"], outcome["decided_at"]]
-        options = outcome.get("result", {}).get("options") or [{"label": "", "votes": ""}]
+        after = [result.get("total_votes", ""), " / ".join(result.get("winners", [])),
+                 {True: "yes", False: "no"}.get(result.get("anonymous"), ""), result.get("closed_by", "")]
+        options = result.get("options") or [{"label": "", "votes": ""}]
         for option in options:
             writer.writerow([spreadsheet_safe(cell)
-                             for cell in (*base, option.get("label", ""), option.get("votes", ""))])
+                             for cell in (*base, option.get("label", ""), option.get("votes", ""), *after)])
     return buffer.getvalue()
 
 
@@ -52,14 +58,32 @@ def _text(outcomes: Sequence[dict[str, Any]], tz: ZoneInfo) -> str:
         return _("No outcomes have been recorded yet.")
     blocks = []
     for outcome in outcomes:
-        when = format_datetime(datetime.fromisoformat(outcome["decided_at"]), tz, "medium")
+        # Local time, with its zone named: the CSV's times are UTC, and says so in its header.
+        when = f"{format_datetime(datetime.fromisoformat(outcome['decided_at']), tz, 'medium')} ({tz.key})"
+        result = outcome.get("result", {})
         lines = [
             _("{initiative} — decided on {when}").format(initiative=outcome["initiative"], when=when),
             f"  {outcome['title']}",
         ]
-        for option in outcome.get("result", {}).get("options", []):
-            count = int(option["votes"])
-            votes = ngettext("{count} vote", "{count} votes", count).format(count=count)
-            lines.append(f"    • {option['label']}: {votes}")
+        for option in result.get("options", []):
+            lines.append(f"    • {option['label']}: {_votes(int(option['votes']))}")
+        if "total_votes" in result:
+            facts = [_("total: {votes}").format(votes=_votes(int(result["total_votes"])))]
+            winners = result.get("winners", [])
+            if len(winners) == 1:
+                facts.append(_("winner: {option}").format(option=winners[0]))
+            elif winners:
+                facts.append(_("tie: {options}").format(options=format_list(winners, locale=current_locale())))
+            if result.get("anonymous"):
+                facts.append(_("anonymous"))
+            if result.get("closed_by") == "deadline":
+                facts.append(_("closed at its deadline"))
+            elif result.get("closed_by") == "hand":
+                facts.append(_("closed by hand"))
+            lines.append("  " + " · ".join(facts))
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
+
+
+def _votes(count: int) -> str:
+    return ngettext("{count} vote", "{count} votes", count).format(count=count)

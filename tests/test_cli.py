@@ -55,11 +55,16 @@ def test_console_script_reaches_summary_and_api(tmp_path: Path) -> None:
     assert outcome["decided_at"].endswith("+00:00")
 
     csv_out = interlink(tmp_path, "summary", "--format", "csv", "--initiative", "Console").stdout.splitlines()
-    assert csv_out[0] == "id,initiative,kind,title,decided_at,option,votes"
-    assert [row.split(",")[-2:] for row in csv_out[1:]] == [["Saturday", "0"], ["Sunday", "3"]]
+    assert csv_out[0] == "id,initiative,kind,title,decided_at_utc,option,votes,total_votes,winner,anonymous,closed_by"
+    assert [row.split(",")[5:] for row in csv_out[1:]] == [["Saturday", "0", "3", "Sunday", "no", "hand"],
+                                                         ["Sunday", "3", "3", "Sunday", "no", "hand"]]
     assert interlink(tmp_path, "summary", "--initiative", "Elsewhere", "--format", "json").stdout.strip() == "[]"
     text = interlink(tmp_path, "summary", "--locale", "en").stdout
     assert "Which day for the clean-up?" in text and "Sunday: 3 votes" in text
+    assert "total: 3 votes · winner: Sunday · closed by hand" in text
+    assert "(Europe/Rome)" in text  # local time, its zone named (the CSV's column says UTC)
+    italian = interlink(tmp_path, "summary", "--locale", "it").stdout
+    assert "totale: 3 voti · vincitore: Sunday · chiuso a mano" in italian
 
     port = free_port()
     server = subprocess.Popen(
@@ -227,3 +232,19 @@ def test_the_readme_console_example_works_as_written_again_and_again(tmp_path: P
         assert "Poll #1 is closed: Which day for the clean-up?" in done.stdout
         assert "Result: “Sunday” with 2 votes." in done.stdout
         assert '"votes": 2' in done.stdout
+
+
+def test_a_summary_says_ties_anonymity_and_deadlines_in_the_officers_language() -> None:
+    from zoneinfo import ZoneInfo
+
+    from bot.i18n import using_locale
+    from bot.summary import render
+
+    outcome = {"id": "u1", "initiative": "Via Roma", "kind": "poll", "title": "Bench?",
+               "decided_at": "2026-11-24T17:00:00+00:00",
+               "result": {"options": [{"label": "Oak", "votes": 2}, {"label": "Pine", "votes": 2}],
+                          "total_votes": 4, "winners": ["Oak", "Pine"], "anonymous": True, "closed_by": "deadline"}}
+    with using_locale("lv"):
+        text = render([outcome], "text", ZoneInfo("Europe/Riga"))
+    assert "kopā: 4 balsis · neizšķirts: Oak un Pine · anonīma · slēgta termiņa beigās" in text
+    assert "19:00" in text and "(Europe/Riga)" in text

@@ -198,8 +198,8 @@ class Dispatcher:
             await lock_for_transaction(session, chat_lock(update.chat.platform, update.chat.chat_id))
             return bool(affected(await session.execute(delete(DeadLetter).where(DeadLetter.id == scope.replay_of))))
         if is_postgres(session):  # the claim and the identity look-up in one round trip
-            row = (await _CLAIM_AND_WHO.run(session, {**_claim_params(update), **who_params(update.chat, update.user)}
-                                            )).rows[0]
+            row = (await _claim_and_who().run(session, {**_claim_params(update),
+                                                        **who_params(update.chat, update.user)})).rows[0]
             scope.extra["who"] = looked_up(row)
             return bool(row[0])
         return await self._mark_processed(session, update)
@@ -325,6 +325,7 @@ def _claim_statement() -> Any:
     return statement.on_conflict_do_nothing()
 
 
+@functools.cache
 def _claim_and_who() -> Hot:
     """PostgreSQL: the claim (a data-modifying CTE, run whether or not it is read) and the identity row,
     if the chat has one, in one statement."""
@@ -343,8 +344,6 @@ def _claim(postgres: bool) -> Hot:
         return Hot(dialect_insert(False, table).on_conflict_do_nothing())
     return Hot(_claim_statement())
 
-
-_CLAIM_AND_WHO = _claim_and_who()
 
 
 def _is_press(update: Update) -> bool:

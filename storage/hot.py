@@ -27,6 +27,7 @@ from sqlalchemy.sql import ClauseElement
 from storage.sqlite_driver import patiently
 
 _STATUS = re.compile(r"(?:SELECT|UPDATE|DELETE|INSERT \d+) (\d+)")
+_KEPT = "storage.hot.connection"  # session.info key: the connection of the session's transaction
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,8 +120,6 @@ async def _connection_of(where: AsyncSession | AsyncConnection) -> tuple[AsyncCo
     where.info[_KEPT] = (where.sync_session.get_transaction(), connection, adapted)
     return connection, adapted
 
-
-_KEPT = "storage.hot.connection"
 
 
 async def _sqlite(driver: Any, sql: str, args: Sequence[Any]) -> tuple[list[tuple[Any, ...]], int]:

@@ -44,6 +44,11 @@ def job_id(poll: PollState | Poll) -> str:
     return f"{NAME}.close.{poll.id}"
 
 
+def _named_key(user_id: int) -> str:
+    """A named poll's one-vote key (an anonymous poll's is a keyed hash: ``Polls._anonymous_key``)."""
+    return f"u:{user_id}"
+
+
 class Polls(Interlinker):
     name = NAME
     catalogue = Catalogue(
@@ -177,7 +182,7 @@ class Polls(Interlinker):
         )
         await session.execute(
             update(Ballot)
-            .where(Ballot.voter_key == f"u:{user_id}")
+            .where(Ballot.voter_key == _named_key(user_id))
             .values(voter_key=literal("erased:") + cast(Ballot.id, String))
         )
 
@@ -215,7 +220,7 @@ class Polls(Interlinker):
         return poll
 
     def _voter_key(self, poll: PollState | Poll, user_id: int) -> str:
-        return self._anonymous_key(poll.id, user_id) if poll.anonymous else f"u:{user_id}"
+        return self._anonymous_key(poll.id, user_id) if poll.anonymous else _named_key(user_id)
 
     def _anonymous_key(self, poll_id: int, user_id: int) -> str:
         return "a:" + hmac.new(self._ballot_key, f"{poll_id}:{user_id}".encode(), hashlib.sha256).hexdigest()[:40]
@@ -223,8 +228,8 @@ class Polls(Interlinker):
     async def _cast(self, ctx: Context, poll_id: int, position: int, confirm: Callable[[str], None]) -> None:
         """One vote: the poll and the voter's ballot (one query), the running counts, the ballot, the
         counts to show. Nothing here grows with the number of ballots."""
-        found = await store.poll_with_ballot(ctx.session, poll_id, f"u:{ctx.user_id}",
-                                             self._anonymous_key(poll_id, ctx.user_id))
+        named, anonymous = _named_key(ctx.user_id), self._anonymous_key(poll_id, ctx.user_id)
+        found = await store.poll_with_ballot(ctx.session, poll_id, named, anonymous)
         if found is None or found[0].initiative_id != ctx.initiative.id:
             raise UserError(_("This button is not valid any more. Send /help to start again."))
         poll, current = found
@@ -243,7 +248,7 @@ class Polls(Interlinker):
         # that could be matched against who spoke when).
         now = poll.created_at if poll.anonymous else datetime.now(UTC)
         ballot: dict[str, Any] = {"poll_id": poll.id, "position": position, "cast_at": now,
-                                     "voter_key": self._voter_key(poll, ctx.user_id), "superseded_at": None}
+                                     "voter_key": anonymous if poll.anonymous else named, "superseded_at": None}
         if poll.anonymous:
             ballot.update(id=secrets.randbelow(2**31 - 2) + 1, voter_user_id=None)
         else:

@@ -126,7 +126,11 @@ async def poll_by_id(session: AsyncSession, poll_id: int) -> PollState | None:
 
 async def tally(session: AsyncSession, poll_id: int) -> Tally:
     """The running counts: as many rows as options, however many ballots there are."""
-    rows = (await _OPTIONS.run(session, {"poll_id": poll_id})).rows
+    return _tally_of((await _OPTIONS.run(session, {"poll_id": poll_id})).rows)
+
+
+def _tally_of(rows: Sequence[Sequence[Any]]) -> Tally:
+    """A tally from (position, label, votes) rows in option order."""
     return Tally(tuple(row[1] for row in rows), tuple(int(row[2]) for row in rows))
 
 
@@ -145,9 +149,7 @@ async def vote(session: AsyncSession, poll_id: int, new: int, current: Current |
         outcome = await _COUNT.run(session, counts)
         await _CAST.run(session, ballot)
     rows = sorted(outcome.rows)
-    if not 1 <= new <= len(rows):
-        return None
-    return Tally(tuple(row[1] for row in rows), tuple(int(row[2]) for row in rows))
+    return _tally_of(rows) if 1 <= new <= len(rows) else None
 
 
 @functools.cache

@@ -18,6 +18,7 @@ from bot.config import ConfigError, Settings
 from bot.context import Context
 from bot.dispatcher import Dispatcher
 from bot.events import ChatRef, Update
+from bot.group_settings import GroupSettings
 from bot.i18n import _, check_catalogs, using_locale
 from bot.identity import InitiativeInfo
 from bot.interlinker import Interlinker, discover
@@ -165,7 +166,7 @@ class App:
 
     def register_interlinkers(self) -> None:
         """Make every Interlinker's commands known, without starting anything (the CLI's replays)."""
-        classes: list[type[Interlinker]] = [CoreCommands, *self.interlinker_classes()]
+        classes: list[type[Interlinker]] = [CoreCommands, GroupSettings, *self.interlinker_classes()]
         for cls in classes:
             instance = cls(self.services)
             self.services.interlinkers[cls.name] = instance

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -18,10 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import jobs
 from bot.errors import PermissionDenied
 from bot.events import Button, ChatRef, Edit, File, Notice, Outgoing, PollSpec, Reply, UserRef
-from bot.i18n import _, current_locale, format_datetime
+from bot.i18n import _, current_locale, format_datetime, using_locale
 from bot.identity import InitiativeInfo, Person
 from bot.roles import Role
-from storage.models import Conversation, OutboxItem, Outcome
+from storage.models import Conversation, InitiativeSetting, OutboxItem, Outcome
 from storage.sql import next_number
 
 if TYPE_CHECKING:
@@ -57,6 +58,11 @@ class Context:
         if self.user is None:
             raise RuntimeError("no user in this context (a scheduled job)")
         return self.user.id
+
+    def for_group(self) -> AbstractContextManager[None]:
+        """Speak the group's language inside the block: for what the whole chat reads (a poll, its result,
+        a reminder), whoever acted; replies meant for one person stay in that person's language."""
+        return using_locale(self.initiative.locale)
 
     def format_datetime(self, value: datetime, fmt: str = "medium") -> str:
         return format_datetime(value, self.tz, fmt)
@@ -127,6 +133,11 @@ class Context:
         await self.session.delete(row)
         await self.session.flush()
         return True
+
+    async def setting(self, name: str, default: str) -> str:
+        """The initiative's value of an organiser setting (``SettingSpec``), or ``default``."""
+        found = await self.session.get(InitiativeSetting, (self.initiative.id, name))
+        return found.value if found is not None else default
 
     # --- jobs and outcomes -------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import gettext
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime, tzinfo
@@ -18,6 +18,7 @@ from pathlib import Path
 
 from babel import Locale
 from babel.dates import format_datetime as _babel_datetime
+from babel.lists import format_list as _babel_list
 from babel.numbers import format_decimal, format_percent
 
 SUPPORTED_LOCALES: tuple[str, ...] = ("en", "it", "es", "lv")
@@ -129,6 +130,16 @@ def format_percentage(value: float) -> str:
 @functools.lru_cache(maxsize=4096)
 def _whole_percent(locale: str, percent: int) -> str:
     return format_percent(percent / 100, locale=locale)
+
+
+def quoted(text: str) -> str:
+    """``text`` in the current language's quotation marks (“…”, «…», „…”)."""
+    return _("“{text}”").format(text=text)
+
+
+def format_list(items: Sequence[str]) -> str:
+    """"A, B and C" in the current language (Babel's list patterns)."""
+    return _babel_list(list(items), locale=_current.get())
 
 
 def language_name(locale: str) -> str:

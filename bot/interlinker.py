@@ -49,6 +49,19 @@ class Catalogue:
 
 
 @dataclass(frozen=True, slots=True)
+class SettingSpec:
+    """A setting organisers change with ``/settings <name> <value>``. ``name`` is what they type (one
+    word, English, like command names); ``help`` is ``N_``-marked; ``parse`` turns what they typed into
+    the stored value or raises ``UserError``; ``describe`` says a stored value in the reader's words."""
+
+    name: str
+    help: str
+    default: str
+    parse: Callable[[str], str]
+    describe: Callable[[str], str]
+
+
+@dataclass(frozen=True, slots=True)
 class CommandSpec:
     name: str
     help: str
@@ -109,6 +122,7 @@ class Interlinker:
     name: ClassVar[str]
     catalogue: ClassVar[Catalogue]
     migrations: ClassVar[Path | None] = None
+    settings: ClassVar[tuple[SettingSpec, ...]] = ()
     commands: ClassVar[dict[str, CommandSpec]]
     buttons: ClassVar[dict[str, str]]
     dialogs: ClassVar[dict[str, str]]

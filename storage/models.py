@@ -75,6 +75,16 @@ class Initiative(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class InitiativeSetting(Base):
+    """A setting an initiative's organisers chose from the chat (``/settings``); a missing row means the
+    default. Keys are namespaced by whoever declares them (``polls.reminders``)."""
+
+    __tablename__ = "initiative_settings"
+    initiative_id: Mapped[int] = mapped_column(ForeignKey("initiatives.id", ondelete="CASCADE"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(255))
+
+
 class ChatLink(Base):
     """Which initiative a chat on some network belongs to."""
 

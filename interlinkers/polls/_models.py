@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models import Base, utcnow
@@ -24,6 +24,16 @@ class Poll(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     closes_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+    # What kind of poll (``_kinds.Kind``) and its rules, fixed when it is created.
+    kind: Mapped[str] = mapped_column(String(16), default="single", server_default="single")
+    choice_limit: Mapped[int | None]  # multiple: at most k options; dots: dots per voter
+    hidden: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # counts only at close
+    quorum: Mapped[int | None]  # at least this many voters...
+    quorum_percent: Mapped[int | None]  # ...or this share of the initiative's members
+    open_options: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # members add
+    # Set at closing: the organiser's words and how the poll ended (``_render.OUTCOMES``).
+    statement: Mapped[str | None] = mapped_column(Text)
+    outcome: Mapped[str | None] = mapped_column(String(16))
 
     @property
     def is_open(self) -> bool:
@@ -66,3 +76,7 @@ class Ballot(Base):
     voter_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     cast_at: Mapped[datetime] = mapped_column(default=utcnow)
     superseded_at: Mapped[datetime | None]
+    choice: Mapped[str | None] = mapped_column(Text)  # kinds with several figures per ballot (``_kinds``)
+    reason: Mapped[str | None] = mapped_column(Text)  # a proposal's optional reason
+    # A random id, the ballot's only name in exports; its voter can look it up with /myballot.
+    receipt: Mapped[str | None] = mapped_column(String(16))

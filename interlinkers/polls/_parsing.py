@@ -7,19 +7,21 @@ from __future__ import annotations
 
 import difflib
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.errors import UserError
-from bot.i18n import _
+from bot.i18n import _, current_locale
+from interlinkers.polls._kinds import STANCES, Kind, plain
 
 MIN_OPTIONS = 2
 MAX_OPTIONS = 12
 MAX_QUESTION = 300
 MAX_OPTION = 100
 MAX_DURATION = timedelta(days=366)
+MIN_DURATION = timedelta(minutes=1)
 _UNITS = {"m": 60, "min": 60, "h": 3600, "st": 3600, "ore": 3600, "d": 86400, "g": 86400}
 
 
@@ -29,22 +31,43 @@ class PollDraft:
     options: tuple[str, ...]
     closes_at: datetime | None = None
     anonymous: bool = False
+    kind: Kind = Kind.SINGLE
+    limit: int | None = None
+    hidden: bool = False
+    quorum: int | None = None
+    quorum_percent: int | None = None
+    open_options: bool = False
 
 
 # What people type in any of our languages, whatever language the bot speaks to them: a group is often
 # mixed. Accents are optional (``_plain``); each word is compared whole.
 _CLOSES = {"closes", "close", "closing", "chiude", "chiusura", "cierra", "cierre", "beidzas", "sledz"}
 _ANONYMOUS = {"anonymous", "anonimo", "anonima", "anonimi", "anonime", "anonimos", "anonimas", "anonims"}
+# Words that are a setting when a part is exactly one of them (accents optional), in every language.
+_FLAGS: dict[str, set[str]] = {
+    "anonymous": _ANONYMOUS,
+    "hidden": {"hidden", "hidden results", "nascosto", "nascosta", "risultati nascosti", "oculto", "oculta",
+               "resultados ocultos", "slepts", "slepta", "slepti rezultati"},
+    "open_options": {"add options", "open options", "aggiungi opzioni", "opzioni aperte", "anadir opciones",
+                     "opciones abiertas", "pievienot iespejas", "atvertas iespejas"},
+    "multiple": {"multiple", "multiple choice", "multipla", "scelta multipla", "seleccion multiple",
+                    "vairakas", "vairakas izveles"},
+    "ranked": {"ranked", "ranked choice", "ranking", "classifica", "preferenze", "clasificacion",
+                  "preferencias", "rangots", "rangu", "prioritates"},
+    "score": {"score", "scores", "punteggio", "puntuacion", "vertejums"},
+    "dots": {"dots", "dot vote", "punti", "puntos", "punkti"},
+}
+_QUORUM = {"quorum", "kvorums"}
+_KINDS = ("multiple", "ranked", "score", "dots")
+MAX_DOTS = 100
 _IN = {"in", "tra", "fra", "en", "pec"}
 # "closes" followed by one of these (or a number) is a deadline, readable or not; followed by anything else
 # ("Closes early", "Closes at noon") it is an option.
 _DEADLINE_STARTS = _IN | {"tomorrow", "today", "tonight", "domani", "oggi", "stasera", "manana", "hoy", "rit",
-                          "sodien"}
+                          "sodien", "at", "alle", "a", "plkst", "on", "next", "il", "el"}
 
 
-def _plain(word: str) -> str:
-    """Casefolded, without accents: "Anónimo" and "anonimo", "pēc" and "pec" read the same."""
-    return "".join(c for c in unicodedata.normalize("NFKD", word.casefold()) if not unicodedata.combining(c))
+_plain = plain
 
 
 def _looks_like_deadline(rest: str) -> bool:
@@ -104,66 +127,166 @@ def check_options(options: list[str]) -> tuple[str, ...]:
 
 
 def parse_deadline(text: str, tz: ZoneInfo, now: datetime | None = None) -> datetime:
-    """``in 2h`` / ``in 30 min`` / ``in 1d``, or ``2026-12-01 18:00`` in the initiative's zone."""
+    """When a poll closes, read naturally in any of our languages ("in 2 hours", "tomorrow 18:00", "at
+    18:00", "2026-12-01", "tra 3 giorni", "mañana a las 18:00", "pēc 2 stundām"...) in the initiative's
+    zone; too near, past and too far are each refused with their own message."""
     now = now or datetime.now(UTC)
-    words = text.strip()
-    relative = re.fullmatch(r"(\S+)\s+(\d{1,4})\s*([a-z]+)", words, re.IGNORECASE)
+    words = " ".join(text.split())
+    found = _short_relative(words, now) or _natural(words, tz, now)
+    if found is None:
+        raise UserError(_("I could not read the closing time. Write for example “closes in 2 hours”, "
+                          "“closes tomorrow 18:00” or “closes 2026-12-01 18:00”."))
+    if found < now - timedelta(seconds=30):
+        raise UserError(_("The closing time must be in the future."))
+    if found < now + MIN_DURATION:
+        raise UserError(_("A poll must stay open for at least a minute."))
+    if found - now > MAX_DURATION:
+        raise UserError(_("A poll can stay open for at most a year."))
+    return found.astimezone(UTC)
+
+
+def _short_relative(words: str, now: datetime) -> datetime | None:
+    """``in 2h`` / ``tra 30 min`` / ``pēc 1d``: our own short units, which the date parser does not know."""
+    relative = re.fullmatch(r"(\S+)\s+(\d{1,6})\s*([a-z]+)", words, re.IGNORECASE)
     if relative and _plain(relative.group(1)) in _IN | {_plain(_("in"))}:
         unit = _UNITS.get(relative.group(3).lower())
         if unit is not None:
-            delta = timedelta(seconds=int(relative.group(2)) * unit)
-            if timedelta(0) < delta <= MAX_DURATION:
-                return now + delta
-    absolute = re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})[ T](\d{1,2})[:.](\d{2})", words)
-    if absolute:
-        try:
-            year, month, day, hour, minute = (int(g) for g in absolute.groups())
-            local = datetime(year, month, day, hour, minute, tzinfo=tz)
-        except ValueError:
-            local = None
-        if local is not None:
-            if local <= now:
-                raise UserError(_("The closing time must be in the future."))
-            if local - now > MAX_DURATION:
-                raise UserError(_("A poll can stay open for at most a year."))
-            return local.astimezone(UTC)
-    raise UserError(
-        _("I could not read the closing time. Write for example “closes in 2h” or “closes 2026-12-01 18:00”.")
-    )
+            return now + timedelta(seconds=int(relative.group(2)) * unit)
+    return None
+
+
+def _natural(words: str, tz: ZoneInfo, now: datetime) -> datetime | None:
+    import dateparser  # type: ignore[import-untyped]  # ~20 MB and 0.1 s: loaded the first time someone writes a date
+
+    # What the parser misses: Italian "fra" (= "tra"), Latvian "plkst." (o'clock).
+    words = re.sub(r"^fra\b", "tra", words, flags=re.IGNORECASE)
+    words = re.sub(r"\bplkst\.?\s*", "", words, flags=re.IGNORECASE)
+    languages = [current_locale(), *(code for code in ("en", "it", "es", "lv") if code != current_locale())]
+    settings = {"PREFER_DATES_FROM": "future", "RELATIVE_BASE": now.astimezone(tz).replace(tzinfo=None),
+                "TIMEZONE": str(tz), "RETURN_AS_TIMEZONE_AWARE": True}
+    found: datetime | None = dateparser.parse(words, languages=languages, settings=settings)
+    if found is None:
+        return None
+    if re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}", words):  # a date alone: open until that day ends
+        found = found.replace(hour=23, minute=59)
+    return found
 
 
 def parse_poll(args: str, tz: ZoneInfo, now: datetime | None = None) -> PollDraft:
     """Question, then options and settings in any order. A part is a setting only when it reads as one
-    as a whole: ``closes`` followed by a time (else ``Closes early`` is an option), or the word
-    *anonymous* in any of our languages (unless the poll needs it as an option: ``Named | Anonymous``).
-    A near miss of a setting (``anonymus``) is refused rather than silently becoming an option."""
+    as a whole: ``closes`` followed by a time (else ``Closes early`` is an option), ``quorum 5`` or
+    ``quorum 50%``, ``multiple 2``, ``dots 5``, or one of the setting words (``_FLAGS``) in any of our
+    languages. When taking the settings out would leave fewer than two options (``Named | Anonymous``),
+    or two parts read as deadlines (``Closes at noon | Closes at 6pm``), they are options. A near miss of
+    a setting (``anonymus``) is refused rather than silently becoming an option."""
     parts = [p.strip() for p in args.split("|")]
     question = check_question(parts[0] if parts else "")
-    closes_at: datetime | None = None
-    anonymous_at: list[int] = []
-    options: list[str] = []
+    options, settings = _split(parts[1:], tz, now)
+    return draft(question, options, settings)
+
+
+def parse_proposal(args: str, tz: ZoneInfo, now: datetime | None = None) -> PollDraft:
+    """``/propose <proposal> [| closes … | anonymous | hidden | quorum …]``: answered by consent."""
+    parts = [p.strip() for p in args.split("|")]
+    question = check_question(parts[0] if parts else "")
+    options, settings = _split(parts[1:], tz, now, flags_only=True)
+    if options or "kind" in settings or "open_options" in settings:
+        raise UserError(_("A proposal is answered with agree, abstain, disagree or block, so it takes no options. "
+                          "Settings it accepts: closes …, anonymous, hidden, quorum …."))
+    return draft(question, list(STANCES), {**settings, "kind": Kind.CONSENT})
+
+
+def parse_settings(text: str, tz: ZoneInfo, now: datetime | None = None) -> dict[str, Any]:
+    """Settings alone (the dialog's last step): every part must be one."""
+    options, settings = _split([p.strip() for p in text.split("|") if p.strip()], tz, now, flags_only=True)
+    if options:
+        raise UserError(_("“{typed}” is not a setting I know. Settings: closes …, anonymous, hidden, quorum …, "
+                          "multiple …, ranked, score, dots …, add options.").format(typed=options[0]))
+    return settings
+
+
+def _split(parts: list[str], tz: ZoneInfo, now: datetime | None,
+           flags_only: bool = False) -> tuple[list[str], dict[str, Any]]:
     closes_words = _CLOSES | {_plain(_("closes"))}
-    anonymous_words = _ANONYMOUS | {_plain(_("anonymous"))}
-    for part in parts[1:]:
+    deadlines: list[tuple[int, str]] = []
+    flagged: list[tuple[int, str | None]] = []
+    options: list[str] = []
+    settings: dict[str, Any] = {}
+    for part in parts:
         head, _sep, rest = part.partition(" ")
-        word = _plain(part)
+        word, rest_plain = _plain(part), _plain(rest).strip()
+        numbered = re.fullmatch(r"(\d{1,3})\s*(%?)", rest_plain)
+        kind = _kind_of(_plain(head))
         if _plain(head) in closes_words and _looks_like_deadline(rest):
-            closes_at = parse_deadline(rest, tz, now)
+            deadlines.append((len(options), rest))
+        elif _plain(head) in _QUORUM and numbered:
+            settings["quorum_percent" if numbered.group(2) else "quorum"] = int(numbered.group(1))
             continue
-        if word in anonymous_words or _misspelt(word, anonymous_words):
-            anonymous_at.append(len(options))
+        elif numbered and not numbered.group(2) and kind in (Kind.MULTIPLE, Kind.DOTS):
+            _set_kind(settings, kind, int(numbered.group(1)))
+            continue
+        elif (key := _flag_of(word)) is not None or _misspelt(word, _ANONYMOUS | {_plain(_("anonymous"))}):
+            flagged.append((len(options), key))
         options.append(part)
-    anonymous = False
-    if anonymous_at and len(options) - len(anonymous_at) >= MIN_OPTIONS:  # else they are options
-        for index in reversed(anonymous_at):
-            typed = options.pop(index)
-            if _plain(typed) not in anonymous_words:
+    taken = {index for index, _when in deadlines} | {index for index, _key in flagged}
+    if flags_only or (len(options) - len(taken) >= MIN_OPTIONS and len(deadlines) <= 1):
+        for _index, rest in deadlines:
+            settings["closes_at"] = parse_deadline(rest, tz, now)
+        for index, key in flagged:
+            if key is None:
                 raise UserError(
                     _("“{typed}” looks like a setting I do not know. Did you mean “{setting}”? To have it as "
-                      "an option, word it differently.").format(typed=typed, setting=_("anonymous"))
-                )
-        anonymous = True
-    return PollDraft(question, check_options(options), closes_at, anonymous)
+                      "an option, word it differently.").format(typed=options[index], setting=_("anonymous")))
+            if key in _KINDS:
+                _set_kind(settings, Kind(key), None)
+            else:
+                settings[key] = True
+        options = [option for index, option in enumerate(options) if index not in taken]
+    return options, settings
+
+
+def _flag_of(word: str) -> str | None:
+    if word == _plain(_("anonymous")):
+        return "anonymous"
+    return next((key for key, words in _FLAGS.items() if word in words), None)
+
+
+def _kind_of(word: str) -> Kind | None:
+    return next((Kind(key) for key in _KINDS if word in _FLAGS[key]), None)
+
+
+def _set_kind(settings: dict[str, Any], kind: Kind, limit: int | None) -> None:
+    if settings.get("kind", kind) is not kind:
+        raise UserError(_("A poll has one kind: choose one of multiple, ranked, score or dots."))
+    settings["kind"] = kind
+    if limit is not None:
+        settings["limit"] = limit
+
+
+def draft(question: str, options: list[str], settings: dict[str, Any]) -> PollDraft:
+    """A poll from its question, options and settings, every rule checked."""
+    kind = Kind(settings.get("kind", Kind.SINGLE))
+    choices = tuple(options) if kind is Kind.CONSENT else check_options(options)
+    limit: int | None = settings.get("limit")
+    if kind is Kind.MULTIPLE:
+        limit = limit or len(choices)
+        if not 1 <= limit <= len(choices):
+            raise UserError(_("Multiple choice: choose at most 1 to {count} options (the number of options).")
+                            .format(count=len(choices)))
+    elif kind is Kind.DOTS:
+        limit = limit or len(choices)
+        if not 1 <= limit <= MAX_DOTS:
+            raise UserError(_("Give each voter from 1 to {maximum} dots.").format(maximum=MAX_DOTS))
+    else:
+        limit = None
+    percent: int | None = settings.get("quorum_percent")
+    if percent is not None and not 1 <= percent <= 100:
+        raise UserError(_("A quorum share goes from 1% to 100%."))
+    quorum: int | None = settings.get("quorum")
+    if quorum is not None and quorum < 1:
+        raise UserError(_("A quorum is at least 1 voter."))
+    return PollDraft(question, choices, settings.get("closes_at"), bool(settings.get("anonymous")), kind, limit,
+                     bool(settings.get("hidden")), quorum, percent, bool(settings.get("open_options")))
 
 
 def parse_vote(args: str) -> tuple[int, int]:

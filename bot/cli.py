@@ -20,7 +20,9 @@ from bot.adapter import Adapter
 from bot.app import App, configured_adapters
 from bot.config import ConfigError, Settings, check_log_level, load_settings
 from bot.deadletters import list_letters, replay
+from bot.errors import UserError
 from bot.i18n import SUPPORTED_LOCALES, MissingCatalogError, using_locale
+from bot.interlinker import CliCommand, discover
 from bot.summary import FORMATS, render
 from storage.engine import create_engine, session_factory
 from storage.leases import DatabaseInUse
@@ -50,7 +52,23 @@ def _parser() -> argparse.ArgumentParser:
     summary.add_argument("--initiative", help="only this initiative (its name)")
     summary.add_argument("--format", choices=FORMATS, default="text")
     summary.add_argument("--locale", choices=SUPPORTED_LOCALES, help="language of the text format")
+    for spec in _interlinker_commands().values():
+        spec.arguments(command(spec.name, spec.help))
     return parser
+
+
+def _interlinker_commands() -> dict[str, CliCommand]:
+    """Subcommands the installed Interlinkers add (the core names none of them)."""
+    return {spec.name: spec for cls in discover() for spec in cls.cli}
+
+
+async def _interlinker_command(settings: Settings, spec: CliCommand, args: argparse.Namespace) -> str:
+    await _upgrade(settings)
+    engine = create_engine(settings.database_url)
+    try:
+        return await spec.run(session_factory(engine), args)
+    finally:
+        await engine.dispose()
 
 
 def _version() -> str:
@@ -156,7 +174,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.basicConfig(level=check_log_level(level), stream=sys.stderr,
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         # A PA officer's summary must not leave a database or a secret behind where there was none.
-        settings = load_settings(persist_secret=args.command != "summary")
+        settings = load_settings(persist_secret=args.command in ("run", "console", "serve", "db", "dead-letters"))
         if args.command == "run":
             adapters = configured_adapters(settings)
             settings.source.check_unknown()
@@ -186,7 +204,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             locale = args.locale or settings.default_locale
             output = asyncio.run(_summary(settings, args.initiative, args.format, locale))
             sys.stdout.write(output if output.endswith("\n") else output + "\n")
-    except (ConfigError, MissingCatalogError, DatabaseInUse) as exc:
+        else:
+            _check_databases_exist(settings)
+            output = asyncio.run(_interlinker_command(settings, _interlinker_commands()[args.command], args))
+            sys.stdout.write(output if output.endswith("\n") else output + "\n")
+    except (ConfigError, MissingCatalogError, DatabaseInUse, UserError) as exc:
         print(f"interlink: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

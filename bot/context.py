@@ -73,6 +73,8 @@ class Context:
             return
         if self.role >= role:
             return
+        if owner_id is None:
+            raise PermissionDenied(_("Only an organiser can do that."))
         raise PermissionDenied(_("Only its creator or an organiser can do that."))
 
     # --- answering ---------------------------------------------------------------------------------

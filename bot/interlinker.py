@@ -8,13 +8,14 @@ own tables on ``storage.Base`` and its own Alembic ``migrations/``. It is found 
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Concatenate, TypeVar
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.roles import Role
 
@@ -59,6 +60,18 @@ class SettingSpec:
     default: str
     parse: Callable[[str], str]
     describe: Callable[[str], str]
+
+
+@dataclass(frozen=True, slots=True)
+class CliCommand:
+    """An ``interlink <name> ...`` subcommand an Interlinker adds (e.g. exporting its records).
+    ``arguments`` adds its arguments to the subparser; ``run`` gets a session factory for the bot's
+    store (migrated) and the parsed arguments, and returns what to print."""
+
+    name: str
+    help: str
+    arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[async_sessionmaker[AsyncSession], argparse.Namespace], Awaitable[str]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +136,7 @@ class Interlinker:
     catalogue: ClassVar[Catalogue]
     migrations: ClassVar[Path | None] = None
     settings: ClassVar[tuple[SettingSpec, ...]] = ()
+    cli: ClassVar[tuple[CliCommand, ...]] = ()
     commands: ClassVar[dict[str, CommandSpec]]
     buttons: ClassVar[dict[str, str]]
     dialogs: ClassVar[dict[str, str]]

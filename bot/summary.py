@@ -74,6 +74,10 @@ def _text(outcomes: Sequence[dict[str, Any]], tz: ZoneInfo) -> str:
                 facts.append(_("winner: {option}").format(option=winners[0]))
             elif winners:
                 facts.append(_("tie: {options}").format(options=format_list(winners, locale=current_locale())))
+            outcome_words = {"no_quorum": _("no quorum"), "passed": _("proposal agreed"),
+                             "blocked": _("proposal blocked"), "rejected": _("proposal not agreed")}
+            if result.get("outcome") in outcome_words:
+                facts.append(outcome_words[result["outcome"]])
             if result.get("anonymous"):
                 facts.append(_("anonymous"))
             if result.get("closed_by") == "deadline":
@@ -81,6 +85,8 @@ def _text(outcomes: Sequence[dict[str, Any]], tz: ZoneInfo) -> str:
             elif result.get("closed_by") == "hand":
                 facts.append(_("closed by hand"))
             lines.append("  " + " · ".join(facts))
+            if result.get("statement"):
+                lines.append("  " + _("Outcome: {statement}").format(statement=result["statement"]))
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
 

@@ -32,11 +32,12 @@ from interlinkers.polls import _kinds as kinds
 from interlinkers.polls import _store as store
 from interlinkers.polls import _view as show
 from interlinkers.polls._dialog import CreateDialog
+from interlinkers.polls._export import COMMANDS
 from interlinkers.polls._kinds import Kind
 from interlinkers.polls._manage import Management
 from interlinkers.polls._models import Ballot, Poll, PollOption
 from interlinkers.polls._parsing import PollDraft, parse_poll, parse_poll_number, parse_proposal
-from interlinkers.polls._render import Tally, labels, tally_lines
+from interlinkers.polls._render import Tally, tally_lines
 from interlinkers.polls._render import voters as _voters
 from interlinkers.polls._settings import SETTINGS
 from interlinkers.polls._shared import NAME, find, job_id, message_key, named_key, schedule_deadline, title
@@ -54,6 +55,7 @@ class Polls(CreateDialog, Management, Interlinker):
     )
     migrations = Path(__file__).resolve().parent / "migrations"
     settings = SETTINGS
+    cli = COMMANDS
 
     def __init__(self, services: Services) -> None:
         super().__init__(services)
@@ -284,7 +286,7 @@ class Polls(CreateDialog, Management, Interlinker):
         else:
             assert rules is not None
             tally = await store.vote_figures(ctx.session, rules, poll.id, choice, current, ballot, now)
-        said = await show.choice_text(ctx, poll, choice, Tally(labels(poll.kind, tally), tally.counts))
+        said = await show.choice_text(ctx, poll, choice, tally)
         if current is None:
             confirm(_("Your vote in poll #{number} is counted: {choice}.").format(number=poll.number, choice=said))
         else:
@@ -345,7 +347,8 @@ class Polls(CreateDialog, Management, Interlinker):
         with ctx.for_group():
             text, buttons, spec = show.view(ctx, poll, tally, len(ballots))
             lines = [
-                _("Poll #{number} is closed: {question}").format(number=poll.number, question=poll.question),
+                (_("Proposal #{number} is closed: {question}") if poll.kind is Kind.CONSENT
+                 else _("Poll #{number} is closed: {question}")).format(number=poll.number, question=poll.question),
                 *tally_lines(poll.kind, tally, len(ballots)),
                 *show.result_of(poll, tally, count, needed, len(ballots)),
                 *await show.reasons(ctx, poll, ballots),

@@ -40,7 +40,7 @@ def _parse_reminders(typed: str) -> str:
 def _describe_reminders(stored: str) -> str:
     if not stored:
         return _("no reminders")
-    times = [format_timedelta(offset, threshold=1.5, locale=current_locale()) for offset in reminders(stored)]
+    times = [format_timedelta(offset, threshold=1, locale=current_locale()) for offset in reminders(stored)]
     return _("{times} before the deadline").format(times=format_list(times))
 
 

@@ -129,10 +129,10 @@ async def block_alert(ctx: Context, poll: PollState, reason: str | None) -> str:
     text = (_("{name} blocks proposal #{number}.").format(name=who, number=poll.number) if who
             else _("Someone blocks proposal #{number}.").format(number=poll.number))
     if reason:
-        text += " " + _("Reason: {reason}").format(reason=reason)
+        text += "\n" + _("Reason: {reason}").format(reason=reason)
     named = list(organisers)
     if named:
-        text += " " + _("Organisers ({names}): one block stops the proposal unless it is resolved.").format(
+        text += "\n" + _("Organisers ({names}): one block stops the proposal unless it is resolved.").format(
             names=format_list(named))
     return text
 

@@ -128,7 +128,7 @@ async def telegram_group_poll(api: FakeBotAPI) -> None:
     press(ann, "Green (0)")
     await api.wait_for(lambda: len(api.answered) == 2, within=20)
     toasts = sorted(str(a.get("text", "")) for a in api.answered.values())
-    assert toasts == ["Your vote “Blue” in poll #1 is counted.", "Your vote “Green” in poll #1 is counted."]
+    assert toasts == ["Your vote in poll #1 is counted: “Blue”.", "Your vote in poll #1 is counted: “Green”."]
 
     api.send_text(cat, group, f"/vote{BOT} 1 2")
     await api.wait_for(lambda: "Blue (2)" in _message_text(api, group, poll.message_id), within=20)

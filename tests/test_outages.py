@@ -106,7 +106,7 @@ async def test_database_outage_gets_a_clear_message_and_loses_nothing(
         await console.feed("@ben /results 1")
         out.seek(before)
         answer = out.read()
-        assert "Your vote “Yes” in poll #1 is counted." in answer
+        assert "Your vote in poll #1 is counted: “Yes”." in answer
         assert "1. Yes — ██████████ 1 vote (100%)" in answer
     finally:
         await app.stop()

@@ -116,6 +116,6 @@ async def test_a_bare_number_still_votes_after_a_restart(
         await alice.wait_for_text("Paint the bench?", sender=bot.user_id)
     async with running_bot(synapse, tmp_path, bot.localpart):
         await alice.send_text(room, "2")
-        confirmation = "Your vote “Blue” in poll #1 is counted."
+        confirmation = "Your vote in poll #1 is counted: “Blue”."
         await alice.wait_for(lambda e: e.sender == bot.user_id and confirmation in getattr(e, "body", ""),
                              within=20, description="the vote confirmation (an m.notice)")

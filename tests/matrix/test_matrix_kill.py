@@ -167,7 +167,7 @@ async def test_sigkill_mid_burst_then_restart_every_command_has_one_effect(
             await _wait(process, log, "poll #1", alice.wait_for_text("Poll #1: Q1?", sender=bot.user_id, within=20))
             await bob.send_text(room, "!vote 1 1")
             await _wait(process, log, "bob's first vote", alice.wait_for_text(
-                "Your vote “A” in poll #1 is counted.", sender=bot.user_id, within=20))
+                "Your vote in poll #1 is counted: “A”.", sender=bot.user_id, within=20))
 
             # The burst: a poll, then one vote from each of Bob (1), Carol (2) and Alice (3), six times over.
             # Whatever is not sent yet when the bot is killed is sent while it is down.
@@ -194,7 +194,7 @@ async def test_sigkill_mid_burst_then_restart_every_command_has_one_effect(
             # The first answers of the burst did arrive before the kill.
             before = _bot_texts(bot.user_id, await _timeline(alice, room))
             assert any(t.startswith(f"Poll #{HELD - 1}: ") for t in before), before
-            assert f"Your vote “C” in poll #{HELD - 1} is counted." in before, before
+            assert f"Your vote in poll #{HELD - 1} is counted: “C”." in before, before
             assert not any(t.startswith(f"Poll #{HELD + 1}: ") for t in before), "killed too late"
 
             # While the bot is down: one more poll and its votes.
@@ -205,7 +205,7 @@ async def test_sigkill_mid_burst_then_restart_every_command_has_one_effect(
 
             # Same command, same state directory and database.
             process = spawn(env, tmp_path, log, stdin=subprocess.DEVNULL)
-            last = f"Your vote “C” in poll #{DOWN} is counted."
+            last = f"Your vote in poll #{DOWN} is counted: “C”."
             events = await _until_said(alice, room, bot.user_id, lambda said: last in said, "catching up",
                                        process, log)
             caught_up = len(events)
@@ -249,7 +249,7 @@ async def test_sigkill_mid_burst_then_restart_every_command_has_one_effect(
                   and e.source["content"][POLL_START]["question"]["body"] == f"Q{number}?"]
         assert len(starts) == len(announced[number]), f"poll #{number} was started {len(starts)} times in Element"
         for option in "ABC" if number > 1 else "A":
-            confirmation = f"Your vote “{option}” in poll #{number} is counted."
+            confirmation = f"Your vote in poll #{number} is counted: “{option}”."
             assert said.count(confirmation) == 1, f"{confirmation!r} shown {said.count(confirmation)} times"
 
     # The same device after the restart: one login in the logs, one "Interlink bot" device on the account.

@@ -328,9 +328,10 @@ async def test_deadline_is_shown_in_the_initiatives_zone_and_language(
     h = await start(make_settings(database_url, timezone="Europe/Riga"), adapter)
     try:
         await h.send(user("ann"), Command("poll", "New bus stop? | Yes | No | closes 2027-06-01 18:00"))
+        await h.send(user("ann"), Command("settings", "language it"))  # the group's language, for its polls
         await h.send(user("ben", "it"), Command("poll", "Panchine nuove? | Sì | No | chiude tra 3 ore"))
         await h.send(user("ben", "it"), Command("poll", "Panchine nuove? | Sì | No | chiude 2027-06-01 18:00"))
-        english, italian_relative, italian = (m for _c, m in adapter.sent if isinstance(m, Reply))
+        english, _language, italian_relative, italian = (m for _c, m in adapter.sent if isinstance(m, Reply))
         assert "0 votes · closes 6/1/27, 6:00\u202fPM" in english.text
         assert "0 voti · chiude il " in italian_relative.text, "Italian keywords and units are understood"
         assert "0 voti · chiude il 01/06/27, 18:00" in italian.text

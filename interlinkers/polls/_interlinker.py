@@ -40,7 +40,17 @@ from interlinkers.polls._parsing import PollDraft, parse_poll, parse_poll_number
 from interlinkers.polls._render import Tally, tally_lines
 from interlinkers.polls._render import voters as _voters
 from interlinkers.polls._settings import SETTINGS
-from interlinkers.polls._shared import NAME, find, job_id, message_key, named_key, schedule_deadline, title
+from interlinkers.polls._shared import (
+    MAX_REMINDERS,
+    NAME,
+    find,
+    job_id,
+    message_key,
+    named_key,
+    reminder_id,
+    schedule_deadline,
+    title,
+)
 from interlinkers.polls._store import PollState
 
 
@@ -344,6 +354,8 @@ class Polls(CreateDialog, Management, Interlinker):
         await ctx.record_outcome("poll", poll.question, result, decided_at=now)
         if not by_deadline:
             await ctx.unschedule(job_id(poll))
+        for index in range(MAX_REMINDERS):
+            await ctx.unschedule(reminder_id(poll, index))
         with ctx.for_group():
             text, buttons, spec = show.view(ctx, poll, tally, len(ballots))
             lines = [

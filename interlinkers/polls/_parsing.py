@@ -228,6 +228,11 @@ def _split(parts: list[str], tz: ZoneInfo, now: datetime | None,
         elif (key := _flag_of(word)) is not None or _misspelt(word, _ANONYMOUS | {_plain(_("anonymous"))}):
             flagged.append((len(options), key))
         options.append(part)
+    # A "closes …" part among options that start with the same word ("Closes early") is one of them.
+    closing_options = any(_plain(option.partition(" ")[0]) in closes_words
+                          for index, option in enumerate(options) if index not in {i for i, _w in deadlines})
+    if closing_options and not flags_only:
+        deadlines = []
     taken = {index for index, _when in deadlines} | {index for index, _key in flagged}
     if flags_only or (len(options) - len(taken) >= MIN_OPTIONS and len(deadlines) <= 1):
         for _index, rest in deadlines:

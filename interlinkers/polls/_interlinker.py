@@ -41,15 +41,16 @@ from interlinkers.polls._render import Tally, tally_lines
 from interlinkers.polls._render import voters as _voters
 from interlinkers.polls._settings import SETTINGS
 from interlinkers.polls._shared import (
-    MAX_REMINDERS,
     NAME,
+    closed_error,
     find,
     job_id,
     message_key,
     named_key,
-    reminder_id,
+    participants,
     schedule_deadline,
     title,
+    unschedule_reminders,
 )
 from interlinkers.polls._store import PollState
 
@@ -256,19 +257,14 @@ class Polls(CreateDialog, Management, Interlinker):
             raise UserError(_("This button is not valid any more. Send /help to start again."))
         poll, current = found
         if not poll.is_open:
-            raise UserError(
-                _("Poll #{number} is closed; its result is final. Send /results {number} to see it.").format(
-                    number=poll.number
-                )
-            )
-        if poll.kind is not Kind.SINGLE or choice is not None:
-            options = len((await store.tally(ctx.session, poll.id)).labels)
-            rules = poll.rules(options)
-            if choice is None:
-                assert pressed is not None
-                choice = kinds.press(rules, current.of(poll.kind) if current else None, pressed)
-        else:
-            rules, choice = None, (pressed or 0,)
+            raise closed_error(poll)
+        rules = None  # a typed single choice needs none: the counts' update finds a wrong option
+        if poll.kind is not Kind.SINGLE:
+            rules = poll.rules(len((await store.tally(ctx.session, poll.id)).labels))
+        if choice is None:
+            assert pressed is not None
+            choice = ((pressed,) if rules is None
+                      else kinds.press(rules, current.of(poll.kind) if current else None, pressed))
         before = current.of(poll.kind) if current is not None else None
         if before == choice and (reason is None or reason == current.reason if current else True):
             confirm(_("Your vote in poll #{number} is unchanged: {choice}.").format(
@@ -301,7 +297,7 @@ class Polls(CreateDialog, Management, Interlinker):
             confirm(_("Your vote in poll #{number} is counted: {choice}.").format(number=poll.number, choice=said))
         else:
             confirm(_("You changed your vote in poll #{number}: {choice}.").format(number=poll.number, choice=said))
-        voters = (tally.total if poll.kind.positional else await store.voters(ctx.session, poll.id))
+        voters = await participants(ctx, poll, tally)
         with ctx.for_group():
             text_, buttons, spec = show.view(ctx, poll, tally, voters)
             if poll.kind is Kind.CONSENT and choice == (kinds.STANCES.index("block") + 1,) and before != choice:
@@ -310,7 +306,7 @@ class Polls(CreateDialog, Management, Interlinker):
 
     async def refresh(self, ctx: Context, poll: PollState) -> None:
         tally = await store.tally(ctx.session, poll.id)
-        voters = tally.total if poll.kind.positional else await store.voters(ctx.session, poll.id)
+        voters = await participants(ctx, poll, tally)
         with ctx.for_group():
             text, buttons, spec = show.view(ctx, poll, tally, voters)
         ctx.edit(message_key(poll), text, buttons, poll=spec)
@@ -354,8 +350,7 @@ class Polls(CreateDialog, Management, Interlinker):
         await ctx.record_outcome("poll", poll.question, result, decided_at=now)
         if not by_deadline:
             await ctx.unschedule(job_id(poll))
-        for index in range(MAX_REMINDERS):
-            await ctx.unschedule(reminder_id(poll, index))
+        await unschedule_reminders(ctx, poll)
         with ctx.for_group():
             text, buttons, spec = show.view(ctx, poll, tally, len(ballots))
             lines = [

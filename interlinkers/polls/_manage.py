@@ -19,7 +19,16 @@ from interlinkers.polls import _view as show
 from interlinkers.polls._kinds import Kind
 from interlinkers.polls._parsing import MAX_OPTIONS, check_options, parse_deadline, parse_poll_number
 from interlinkers.polls._render import how_to_vote, voters
-from interlinkers.polls._shared import NAME, find, message_key, named_key, schedule_deadline, title
+from interlinkers.polls._shared import (
+    NAME,
+    closed_error,
+    find,
+    message_key,
+    named_key,
+    participants,
+    schedule_deadline,
+    title,
+)
 from interlinkers.polls._store import PollState
 from storage.models import Membership, User
 
@@ -87,7 +96,7 @@ class Management:
         poll = replace(poll, closed_at=None, outcome=None, statement=None, closes_at=closes_at)
         await schedule_deadline(ctx, poll)
         tally = await store.tally(ctx.session, poll.id)
-        count = tally.total if poll.kind.positional else await store.voters(ctx.session, poll.id)
+        count = await participants(ctx, poll, tally)
         with ctx.for_group():
             text, buttons, spec = show.view(ctx, poll, tally, count)
             ctx.reply(_("Poll #{number} is open again; its earlier result no longer stands. The reopening is "
@@ -116,8 +125,7 @@ class Management:
         if not poll.open_options:
             ctx.authorize(owner_id=poll.creator_id)
         if not poll.is_open:
-            raise UserError(_("Poll #{number} is closed; its result is final. Send /results {number} to see it.")
-                            .format(number=poll.number))
+            raise closed_error(poll)
         if poll.kind is Kind.CONSENT:
             raise UserError(_("A proposal's answers are fixed: agree, abstain, disagree or block."))
         tally = await store.tally(ctx.session, poll.id)
@@ -137,8 +145,7 @@ class Management:
         poll = await find(ctx, parse_poll_number(args, "remind"))
         ctx.authorize(owner_id=poll.creator_id)
         if not poll.is_open:
-            raise UserError(_("Poll #{number} is closed; its result is final. Send /results {number} to see it.")
-                            .format(number=poll.number))
+            raise closed_error(poll)
         people = (await ctx.session.execute(
             select(User.id, User.display_name).join(Membership, Membership.user_id == User.id)
             .where(Membership.initiative_id == ctx.initiative.id).order_by(User.display_name))).all()

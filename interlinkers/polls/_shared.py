@@ -9,6 +9,7 @@ from bot.errors import UserError
 from bot.i18n import _
 from interlinkers.polls import _store as store
 from interlinkers.polls._models import Poll
+from interlinkers.polls._render import Tally
 from interlinkers.polls._settings import reminders
 from interlinkers.polls._store import PollState
 
@@ -46,11 +47,26 @@ async def find(ctx: Context, number: int) -> PollState:
     return poll
 
 
+def closed_error(poll: PollState) -> UserError:
+    """What voting in, or changing, a closed poll answers."""
+    return UserError(_("Poll #{number} is closed; its result is final. Send /results {number} to see it.").format(
+        number=poll.number))
+
+
+async def participants(ctx: Context, poll: PollState, tally: Tally) -> int:
+    """How many have voted: the total of the running counts where a ballot is one vote, else a count."""
+    return tally.total if poll.kind.positional else await store.voters(ctx.session, poll.id)
+
+
+async def unschedule_reminders(ctx: Context, poll: PollState) -> None:
+    for index in range(MAX_REMINDERS):
+        await ctx.unschedule(reminder_id(poll, index))
+
+
 async def schedule_deadline(ctx: Context, poll: PollState) -> None:
     """The closing job and the reminders the group chose (``/settings reminders``) still ahead; moved,
     not doubled, when the deadline changes."""
-    for index in range(MAX_REMINDERS):
-        await ctx.unschedule(reminder_id(poll, index))
+    await unschedule_reminders(ctx, poll)
     if poll.closes_at is None:
         await ctx.unschedule(job_id(poll))
         return

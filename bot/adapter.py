@@ -107,6 +107,22 @@ class Adapter(abc.ABC):
         """Show ``message`` in ``chat``; return the platform's message id when there is one. Return only
         once the network accepted it (the core forgets it then); raise if it was not."""
 
+    def direct_chat(self, user_id: str) -> ChatRef | None:
+        """The chat in which to write to ``user_id`` alone before they ever wrote to the bot in private,
+        when the network lets a bot open one (Matrix: a direct room, made on first send); None when
+        only they can (Telegram: until they start the bot, messages for them are held)."""
+        return None
+
+    def deep_link(self, payload: str) -> str | None:
+        """A link that opens a private chat with the bot and sends it ``/start <payload>``, if the
+        network has such links (Telegram's ``t.me/<bot>?start=``)."""
+        return None
+
+    def members(self, chat: ChatRef) -> list[UserRef] | None:
+        """Who is in ``chat`` now, when the network tells the bot without a request (a Matrix room's
+        member list from the sync); None when it does not (a Telegram group: only members seen)."""
+        return None
+
     async def platform_role(self, chat: ChatRef, user: UserRef) -> Role | None:
         """A role the network itself grants (chat administrator, room power level), if any."""
         return None

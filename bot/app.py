@@ -156,6 +156,8 @@ class App:
         if self._with_http:
             from adapters.http import HttpServer
 
+            for interlinker in self.services.interlinkers.values():
+                self._web_app.add_routes(interlinker.routes())
             self.http_server = HttpServer(self.settings, self._web_app, self.pa_sessions, self.sessions)
         for adapter in self._adapters:
             await adapter.start(self)
@@ -216,17 +218,20 @@ class App:
             return None
         row = await session.get_one(Initiative, link.initiative_id)
         initiative = InitiativeInfo(row.id, row.name, row.timezone, row.locale)
-        chat = ChatRef(job.platform, job.chat_id, title=link.title)
+        chat = ChatRef(job.platform, job.chat_id, job.thread_id, title=link.title)
         ctx = Context(self.services, session, chat, initiative, role=Role.ORGANISER)
-        origin = f"job:{job.key}:{job.id}"
+        # Unique per run, even when a recurring job's row gets the id its previous run had (SQLite).
+        origin = f"job:{job.key}:{job.id}:{job.run_at.timestamp():.0f}"
         with using_locale(initiative.locale):
             await getattr(interlinker, method)(ctx, **job.params)
         await stage(session, chat, ctx.outgoing, origin, JOB_LANE)
+        await self.services.stage_directs(session, origin, ctx.directs)
 
         async def after() -> None:
             for action in ctx.after_commit:
                 await action()
             with using_locale(initiative.locale):  # adapters may add words of their own (hints)
                 await self.services.deliver(chat, ctx.outgoing, origin=origin)
+            await self.services.deliver_directs(origin, ctx.directs)
 
         return after

@@ -25,6 +25,13 @@ class CoreCommands(Interlinker):
 
     @command("start", help=N_("Say hello and see how to begin"))
     async def hello(self, ctx: Context, args: str) -> None:
+        prefix, _dash, payload = args.strip().partition("-")
+        owner = self.services.interlinkers.get(prefix) if prefix and prefix != self.name else None
+        if owner is not None:  # a deep link: the Interlinker that made it goes on from here
+            await owner.on_start(ctx, payload)
+            return
+        if ctx.directs:  # messages held for them until they opened this chat: those speak for themselves
+            return
         ctx.reply(
             _(
                 "Hello {name}! I help this group organise together with the public administration: "

@@ -25,7 +25,7 @@ from bot.events import (
 
 
 def _buttons(buttons: tuple[Button, ...]) -> list[list[str]]:
-    return [[b.label, b.payload] for b in buttons]
+    return [[b.label, b.payload] if b.url is None else [b.label, b.payload, b.url] for b in buttons]
 
 
 def _poll(poll: PollSpec | None) -> dict[str, Any] | None:
@@ -48,7 +48,7 @@ def encode(message: Outgoing) -> dict[str, Any]:
 
 
 def _read_buttons(raw: list[list[str]]) -> tuple[Button, ...]:
-    return tuple(Button(label, payload) for label, payload in raw)
+    return tuple(Button(*fields) for fields in raw)
 
 
 def _read_poll(raw: dict[str, Any] | None) -> PollSpec | None:

@@ -98,6 +98,7 @@ class Settings:
     pa_database_url: str = field(repr=False)
     http_host: str
     http_port: int
+    public_url: str  # where people reach the HTTP side (calendar feeds); no trailing slash
     default_locale: str
     timezone: str
     secret: str = field(repr=False)
@@ -193,11 +194,17 @@ def load_settings(
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError(f"INTERLINK_TIMEZONE is not a known time zone (got {timezone!r})") from None
 
+    http_host = source.str("http_host", "127.0.0.1") or "127.0.0.1"
+    http_port = source.int("http_port", 8080, minimum=0, maximum=65535)
+    public_url = (source.str("public_url") or f"http://{http_host}:{http_port}").rstrip("/")
+    if not public_url.startswith(("http://", "https://")):
+        raise ConfigError(f"INTERLINK_PUBLIC_URL must start with http:// or https:// (got {public_url!r})")
     return Settings(
         database_url=database_url,
         pa_database_url=pa_database_url,
-        http_host=source.str("http_host", "127.0.0.1") or "127.0.0.1",
-        http_port=source.int("http_port", 8080, minimum=0, maximum=65535),
+        http_host=http_host,
+        http_port=http_port,
+        public_url=public_url,
         default_locale=locale,
         timezone=timezone,
         secret=_secret(source, state_dir) if persist_secret else _secret_if_any(source, state_dir),

@@ -7,7 +7,7 @@ collected and only acted on after that transaction committed, so a failed update
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -16,13 +16,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import jobs
+from bot import direct, jobs
 from bot.errors import PermissionDenied
 from bot.events import Button, ChatRef, Edit, File, Notice, Outgoing, PollSpec, Reply, UserRef
 from bot.i18n import _, current_locale, format_datetime, using_locale
 from bot.identity import InitiativeInfo, Person
 from bot.roles import Role
-from storage.models import Conversation, InitiativeSetting, OutboxItem, Outcome
+from storage.models import Conversation, InitiativeSetting, OutboxItem, Outcome, UserSetting
 from storage.sql import next_number
 
 if TYPE_CHECKING:
@@ -41,6 +41,7 @@ class Context:
     user_ref: UserRef | None = None
     role: Role = Role.MEMBER
     outgoing: list[Outgoing] = field(default_factory=list)
+    directs: list[tuple[ChatRef, list[Outgoing]]] = field(default_factory=list)
     after_commit: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     # --- who and where -----------------------------------------------------------------------------
@@ -102,6 +103,50 @@ class Context:
     def button(self, label: str, interlinker: str, kind: str, *args: object) -> Button:
         return Button(label, self.services.signer.sign(interlinker, kind, *args))
 
+    def link_button(self, label: str, start: str = "") -> Button | None:
+        """A button opening a private chat with the bot (sending it ``/start <start>``; see
+        ``Interlinker.on_start``), on networks with such links; None elsewhere."""
+        adapter = self.services.adapter_for(self.chat)
+        url = adapter.deep_link(start) if adapter is not None else None
+        return None if url is None else Button(label, "", url)
+
+    # --- one person alone --------------------------------------------------------------------------
+
+    async def direct(self, user_id: int, render: Callable[[direct.Recipient], Sequence[Outgoing]], *,
+                     hold: bool = False) -> bool:
+        """Write to one person in their private chat, rendered by ``render`` in their language (read
+        their zone with ``Recipient.zone``). Staged in this transaction like every reply. False when the
+        network cannot reach them privately yet (they never started the bot): with ``hold`` the
+        messages wait and go out when they open a private chat; the caller may say so in the group,
+        e.g. with ``link_button``."""
+        person = await direct.recipient(self.session, user_id)
+        if person is None:
+            return False
+        chat: ChatRef | None = None
+        if person.chat_id is not None:
+            chat = ChatRef(person.platform, person.chat_id, is_private=True)
+        elif (adapter := self.services.adapters.get(person.platform)) is not None:
+            chat = adapter.direct_chat(person.platform_user_id)
+        if chat is None and not hold:
+            return False
+        with using_locale(person.locale or self.initiative.locale):
+            messages = list(render(person))
+        if chat is None:
+            await direct.hold(self.session, user_id, messages)
+            return False
+        for queued_chat, queued in self.directs:
+            if queued_chat.key == chat.key:
+                queued.extend(messages)
+                break
+        else:
+            self.directs.append((chat, messages))
+        return True
+
+    def chat_members(self) -> list[UserRef] | None:
+        """Who is in this chat, when the network says so without a request (see ``Adapter.members``)."""
+        adapter = self.services.adapter_for(self.chat)
+        return adapter.members(self.chat) if adapter is not None else None
+
     # --- dialogs -----------------------------------------------------------------------------------
 
     async def start_dialog(self, interlinker: str, dialog: str, step: str, data: dict[str, Any]) -> None:
@@ -141,13 +186,18 @@ class Context:
         found = await self.session.get(InitiativeSetting, (self.initiative.id, name))
         return found.value if found is not None else default
 
+    async def personal_setting(self, user_id: int, name: str, default: str) -> str:
+        """A person's own value of a ``personal`` setting, or ``default``."""
+        found = await self.session.get(UserSetting, (user_id, name))
+        return found.value if found is not None else default
+
     # --- jobs and outcomes -------------------------------------------------------------------------
 
     async def schedule(self, interlinker: str, job: str, run_at: datetime, job_id: str, **params: Any) -> None:
         """Run ``job`` at ``run_at``, in this chat. Written in this transaction (so it exists exactly when
         the update that decided it does); ``job_id`` names it: scheduling it again moves it."""
         await jobs.schedule(self.session, job_id, interlinker, job, self.chat.platform, self.chat.chat_id,
-                            run_at, params)
+                            run_at, params, thread_id=self.chat.thread_id)
 
         async def wake() -> None:
             self.services.jobs.wake()

@@ -23,7 +23,7 @@ from sqlalchemy import BigInteger, String, bindparam, delete, func, literal, sel
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import codec
+from bot import codec, direct
 from bot.adapter import HandleResult
 from bot.buttons import PayloadError
 from bot.context import Context
@@ -132,6 +132,8 @@ class Dispatcher:
             except Exception:
                 log.exception("after-commit action failed")
         await self.services.deliver(update.chat, ctx.outgoing, origin=origin_of(update))
+        if ctx.directs:
+            await self.services.deliver_directs(origin_of(update), ctx.directs)
         return HandleResult()
 
     async def _network_role(self, update: Update) -> Role | None:
@@ -181,10 +183,12 @@ class Dispatcher:
                 await call_next(scope)
                 if scope.ctx is not None:
                     await self.services.stage_replies(session, update, scope.ctx.outgoing)
+                    await self.services.stage_directs(session, origin_of(update), scope.ctx.directs)
         except UserError as exc:
             message: Outgoing = Notice(str(exc), alert=True) if _is_press(update) else Reply(str(exc))
             if scope.ctx is not None:
                 scope.ctx.outgoing[:] = [message]
+                scope.ctx.directs.clear()
                 scope.ctx.after_commit.clear()
             async with self.services.sessions.begin() as session:
                 scope.duplicate = not await self._begin(session, scope)
@@ -224,6 +228,8 @@ class Dispatcher:
             session, update.chat, update.user, settings.timezone,
             match_locale(update.user.language) or settings.default_locale, **prefetched)
         scope.ctx = Context(self.services, session, update.chat, initiative, person, update.user, role)
+        if update.chat.is_private and (held := await direct.opened(session, update.chat, person.id)):
+            scope.ctx.directs.append((update.chat, held))  # kept for them until they wrote here
         await call_next(scope)
 
     async def _locale(self, scope: Scope, call_next: Next) -> None:

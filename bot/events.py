@@ -91,10 +91,13 @@ class Update:
 
 @dataclass(frozen=True, slots=True)
 class Button:
-    """One choice. ``payload`` is signed by the core; adapters pass it back untouched in ButtonPress."""
+    """One choice. ``payload`` is signed by the core; adapters pass it back untouched in ButtonPress.
+    With ``url`` the button opens a link instead (a deep link into a private chat); adapters without
+    link buttons show the link as text."""
 
     label: str
     payload: str
+    url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from bot.errors import UserError
 from bot.i18n import N_, SUPPORTED_LOCALES, _, language_name
 from bot.interlinker import Catalogue, Interlinker, SettingSpec, command
 from bot.roles import Role
-from storage.models import Initiative, InitiativeSetting, Membership, User
+from storage.models import Initiative, InitiativeSetting, Membership, User, UserSetting
 from storage.sql import insert
 
 MAX_NAME = 200
@@ -51,6 +51,9 @@ class GroupSettings(Interlinker):
             if spec is None:
                 raise UserError(_("There is no setting “{name}”. Send /settings to see them.").format(name=name[:30]))
             stored = spec.parse(value)
+            if spec.personal:
+                await self._set_personal(ctx, spec, stored)
+                return
             await ctx.session.execute(
                 insert(ctx.session, InitiativeSetting)
                 .values(initiative_id=ctx.initiative.id, key=spec.name, value=stored)
@@ -82,6 +85,15 @@ class GroupSettings(Interlinker):
 
     # --- internals ---------------------------------------------------------------------------------
 
+    async def _set_personal(self, ctx: Context, spec: SettingSpec, stored: str) -> None:
+        if not ctx.chat.is_private or ctx.user is None:
+            raise UserError(_("“{name}” is your own setting: change it in a private chat with me.").format(
+                name=spec.name))
+        await ctx.session.execute(
+            insert(ctx.session, UserSetting).values(user_id=ctx.user.id, key=spec.name, value=stored)
+            .on_conflict_do_update(index_elements=["user_id", "key"], set_={"value": stored}))
+        ctx.reply(_("Your setting “{name}” is now: {value}.").format(name=spec.name, value=spec.describe(stored)))
+
     def _specs(self) -> dict[str, SettingSpec]:
         return {spec.name: spec for interlinker in self.services.interlinkers.values()
                 for spec in type(interlinker).settings}
@@ -100,8 +112,15 @@ class GroupSettings(Interlinker):
             f"• language — {language_name(ctx.initiative.locale)} ({ctx.initiative.locale})",
             f"• timezone — {ctx.initiative.timezone}",
         ]
+        mine: dict[str, str] = {}
+        if ctx.chat.is_private and ctx.user is not None:
+            mine = dict((await ctx.session.execute(select(UserSetting.key, UserSetting.value)
+                                                   .where(UserSetting.user_id == ctx.user.id))).all())
         for spec in self._specs().values():
-            lines.append(f"• {spec.name} — {spec.describe(stored.get(spec.name, spec.default))} ({_(spec.help)})")
+            if spec.personal and not ctx.chat.is_private:
+                continue
+            value = (mine if spec.personal else stored).get(spec.name, spec.default)
+            lines.append(f"• {spec.name} — {spec.describe(value)} ({_(spec.help)})")
         lines.append(_("Organisers: {names}").format(names=", ".join(organisers) or "—"))
         lines.append(_("Organisers change a setting with /settings <setting> <value>, for example: "
                        "/settings language it"))
@@ -122,6 +141,10 @@ class GroupSettings(Interlinker):
     async def _set_zone(self, ctx: Context, value: str) -> None:
         zone = _zone(value)
         await self._update(ctx, timezone=zone)
+        if ctx.chat.is_private and ctx.user is not None:  # a person's own zone, for what is sent to them alone
+            await ctx.session.execute(update(User).where(User.id == ctx.user.id).values(timezone=zone))
+            ctx.reply(_("Your time zone is now {zone}: I use it for what I send to you alone.").format(zone=zone))
+            return
         with ctx.for_group():
             ctx.reply(_("This group's time zone is now {zone}.").format(zone=zone))
 

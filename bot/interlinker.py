@@ -20,6 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.roles import Role
 
 if TYPE_CHECKING:
+    from aiohttp import web
+
     from bot.context import Context
     from bot.services import Services
 
@@ -53,13 +55,15 @@ class Catalogue:
 class SettingSpec:
     """A setting organisers change with ``/settings <name> <value>``. ``name`` is what they type (one
     word, English, like command names); ``help`` is ``N_``-marked; ``parse`` turns what they typed into
-    the stored value or raises ``UserError``; ``describe`` says a stored value in the reader's words."""
+    the stored value or raises ``UserError``; ``describe`` says a stored value in the reader's words.
+    A ``personal`` setting is each person's, changed by them in their private chat with the bot."""
 
     name: str
     help: str
     default: str
     parse: Callable[[str], str]
     describe: Callable[[str], str]
+    personal: bool = False  # each person's own (set in a private chat), not the group's
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,11 +166,20 @@ class Interlinker:
     def __init__(self, services: Services) -> None:
         self.services = services
 
+    def routes(self) -> list[web.RouteDef]:
+        """HTTP routes this Interlinker serves on the shared server (a calendar feed, an API), added
+        before it starts. Handlers reach the store through ``self.services``."""
+        return []
+
     async def start(self) -> None:
         """Called once the store is migrated and jobs run: reconcile, warm caches."""
 
     async def stop(self) -> None:
         """Called at shutdown, before the store closes."""
+
+    async def on_start(self, ctx: Any, payload: str) -> None:
+        """``/start <name>-<payload>`` in a private chat (a deep link from ``Context.link_button``)
+        whose prefix is this Interlinker's name: continue what the link was made for."""
 
     async def on_native_poll_answer(self, ctx: Any, key: str, payloads: tuple[str, ...]) -> None:
         """A vote from a network's own poll UI; Interlinkers that send ``PollSpec``s override this."""

@@ -38,16 +38,18 @@ def chat_lock(platform: str, chat_id: str) -> str:
 
 async def schedule(
     session: AsyncSession, key: str, interlinker: str, job: str, platform: str, chat_id: str,
-    run_at: datetime, params: dict[str, Any], *, replace: bool = True,
+    run_at: datetime, params: dict[str, Any], *, replace: bool = True, thread_id: str | None = None,
 ) -> None:
-    """Write (or, with ``replace``, move) job ``key`` in ``session``'s transaction."""
+    """Write (or, with ``replace``, move) job ``key`` in ``session``'s transaction; it runs in the chat's
+    ``thread_id`` (a forum topic) when there is one."""
     values = {"key": key, "interlinker": interlinker, "job": job, "platform": platform, "chat_id": chat_id,
-              "params": params, "run_at": run_at, "attempts": 0}
+              "thread_id": thread_id, "params": params, "run_at": run_at, "attempts": 0}
     statement = insert(session, Job).values(**values)
     if replace:
         statement = statement.on_conflict_do_update(
             index_elements=[Job.key],
-            set_={"run_at": run_at, "params": params, "attempts": 0, "interlinker": interlinker, "job": job},
+            set_={"run_at": run_at, "params": params, "attempts": 0, "interlinker": interlinker, "job": job,
+                  "thread_id": thread_id},
         )
     else:
         statement = statement.on_conflict_do_nothing(index_elements=[Job.key])
@@ -140,7 +142,8 @@ class JobQueue(BackgroundLoop):
             session.add(DeadLetter(
                 kind="job", platform=job.platform, origin=job.key, error=error,
                 payload={"key": job.key, "interlinker": job.interlinker, "job": job.job,
-                         "platform": job.platform, "chat_id": job.chat_id, "params": job.params},
+                         "platform": job.platform, "chat_id": job.chat_id, "thread_id": job.thread_id,
+                         "params": job.params},
             ))
             await session.execute(delete(Job).where(Job.id == job_id))
 
@@ -148,7 +151,7 @@ class JobQueue(BackgroundLoop):
 async def retry_dead_job(session: AsyncSession, payload: dict[str, Any]) -> None:
     """Put a dead-lettered job back, due now."""
     await schedule(session, payload["key"], payload["interlinker"], payload["job"], payload["platform"],
-                   payload["chat_id"], datetime.now(UTC), payload["params"])
+                   payload["chat_id"], datetime.now(UTC), payload["params"], thread_id=payload.get("thread_id"))
 
 
 __all__ = ["JobQueue", "chat_lock", "retry_dead_job", "schedule", "unschedule"]

@@ -25,6 +25,11 @@ if TYPE_CHECKING:
     from bot.roles import Role
 
 log = logging.getLogger(__name__)
+DIRECT_LANE = "direct"
+
+
+def _direct_origin(origin: str, chat: ChatRef) -> str:
+    return f"{origin}>{chat.chat_id}"
 
 
 @dataclass
@@ -52,6 +57,17 @@ class Services:
         """Keep an update's replies in its transaction, in the lane of the person who sent it."""
         await stage(session, update.chat, messages, origin_of(update),
               lane_of(self.settings.secret, update.user.user_id))
+
+    @staticmethod
+    async def stage_directs(session: AsyncSession, origin: str,
+                            directs: Sequence[tuple[ChatRef, Sequence[Outgoing]]]) -> None:
+        """Keep messages for people's private chats (``Context.direct``) in the same transaction."""
+        for chat, messages in directs:
+            await stage(session, chat, messages, _direct_origin(origin, chat), DIRECT_LANE)
+
+    async def deliver_directs(self, origin: str, directs: Sequence[tuple[ChatRef, Sequence[Outgoing]]]) -> None:
+        for chat, messages in directs:
+            await self.deliver(chat, messages, origin=_direct_origin(origin, chat))
 
     async def deliver(self, chat: ChatRef, messages: Sequence[Outgoing], origin: str) -> None:
         """After commit: show the Notices now (they belong to this moment, e.g. a button's pop-up) and

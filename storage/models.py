@@ -105,7 +105,36 @@ class User(Base):
     platform_user_id: Mapped[str] = mapped_column(String(255))
     display_name: Mapped[str] = mapped_column(String(200))
     locale: Mapped[str | None] = mapped_column(String(8))
+    timezone: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcday)
+
+
+class DirectChat(Base):
+    """A private chat someone opened with the bot: where messages meant for them alone go (Telegram lets a
+    bot write only to people who started it). Recorded when they write there."""
+
+    __tablename__ = "direct_chats"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    chat_id: Mapped[str] = mapped_column(String(255))
+
+
+class UserSetting(Base):
+    """A setting a person chose for themselves (``SettingSpec.personal``), e.g. no private reminders."""
+
+    __tablename__ = "user_settings"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(255))
+
+
+class HeldMessage(Base):
+    """A message for someone who has no private chat with the bot yet, kept until they open one."""
+
+    __tablename__ = "held_messages"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    message: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Membership(Base):
@@ -185,6 +214,7 @@ class Job(Base):
     job: Mapped[str] = mapped_column(String(64))
     platform: Mapped[str] = mapped_column(String(32))
     chat_id: Mapped[str] = mapped_column(String(255))
+    thread_id: Mapped[str | None] = mapped_column(String(255))
     params: Mapped[dict[str, Any]]
     run_at: Mapped[datetime] = mapped_column(index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)

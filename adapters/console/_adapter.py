@@ -13,6 +13,7 @@ import sys
 import threading
 import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import IO
 
 from bot.adapter import Adapter, Capabilities, CoreAPI
@@ -161,24 +162,42 @@ class ConsoleAdapter(Adapter):
                 self._print(_("Something went wrong on our side; nothing was changed. Please try again."))
                 return
 
+    def direct_chat(self, user_id: str) -> ChatRef:
+        """Everyone shares this terminal: a private message is printed marked with its reader."""
+        return ChatRef(self.platform, f"@{user_id}", title=user_id, is_private=True)
+
     async def send(self, chat: ChatRef, message: Outgoing) -> str | None:
+        to = chat.chat_id[1:] if chat.chat_id.startswith("@") else None
         if isinstance(message, Reply):
             lines = message.text.splitlines() or [""]
-            if message.buttons:
-                self._buttons = list(message.buttons)
-                lines.append("  ".join(f"[{i}] {b.label}" for i, b in enumerate(message.buttons, start=1)))
-            self._print("\n".join(lines))
+            links = [b for b in message.buttons if b.url is not None]
+            buttons = [b for b in message.buttons if b.url is None]
+            lines.extend(f"{b.label}: {b.url}" for b in links)
+            if buttons:
+                self._buttons = buttons
+                lines.append("  ".join(f"[{i}] {b.label}" for i, b in enumerate(buttons, start=1)))
+            self._print("\n".join(lines), to)
             self._sent += 1
             return str(self._sent)
         if isinstance(message, Notice):
-            self._print(message.text)
+            self._print(message.text, to)
         elif isinstance(message, File):
-            self._print(f"[{message.filename}, {len(message.content)} bytes] {message.caption}".rstrip())
+            saved = self._save(message)
+            self._print(f"[{message.filename}, {len(message.content)} bytes: {saved}] {message.caption}".rstrip(), to)
         elif isinstance(message, Edit):
             pass
         return None
 
-    def _print(self, text: str) -> None:
+    def _save(self, file: File) -> Path:
+        """A terminal cannot show a file: it is written under the state directory, and its path printed."""
+        folder = self._core.settings.state_dir / "files"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / (Path(file.filename).name or "file")
+        path.write_bytes(file.content)
+        return path
+
+    def _print(self, text: str, to: str | None = None) -> None:
         lines = text.splitlines() or [""]
-        out = "bot: " + lines[0] + "".join("\n     " + line for line in lines[1:])
+        head = "bot: " if to is None else f"bot → {to}: "
+        out = head + lines[0] + "".join("\n     " + line for line in lines[1:])
         print(out, file=self._stdout, flush=True)

@@ -49,6 +49,7 @@ class MatrixAdapter(Receiving, Sending, Adapter):
         self._polls: dict[str, str] = {}  # text event id -> MSC3381 poll event id
         self._poll_keys: dict[str, str] = {}  # MSC3381 poll event id -> key of the Reply that carried it
         self._background: set[asyncio.Task[Any]] = set()
+        self._direct_rooms: dict[str, str] = {}  # user id -> the direct room the bot made with them
         self.synced = asyncio.Event()
 
     @classmethod
@@ -156,6 +157,14 @@ class MatrixAdapter(Receiving, Sending, Adapter):
             log.exception("Matrix key exchange failed; will retry after the next sync")
 
     # --- roles -------------------------------------------------------------------------------------
+
+    def members(self, chat: ChatRef) -> list[UserRef] | None:
+        """The room's joined members as the sync reported them (no request), the bot left out."""
+        room = self._client.rooms.get(chat.chat_id) if self._client is not None else None
+        if room is None:
+            return None
+        return [UserRef(PLATFORM, user_id, room.user_name(user_id) or user_id)
+                for user_id in sorted(room.users) if user_id != self.user_id]
 
     async def platform_role(self, chat: ChatRef, user: UserRef) -> Role | None:
         """Room power level ≥ the configured one (default 50, "moderator") makes an organiser."""

@@ -12,7 +12,7 @@ import uuid
 from contextvars import ContextVar
 from typing import Any
 
-from nio import RoomSendResponse, UploadResponse
+from nio import RoomCreateResponse, RoomPreset, RoomSendResponse, UploadResponse
 
 from adapters.matrix import _render as render
 from adapters.matrix._client import PLATFORM
@@ -32,7 +32,27 @@ answering: ContextVar[tuple[str, list[int]] | None] = ContextVar("matrix_answeri
 class Sending(MatrixState):
     """The sending half of ``MatrixAdapter``."""
 
+    def direct_chat(self, user_id: str) -> ChatRef:
+        """A user id as the chat: the room is found or made when something is sent (``_direct_room``)."""
+        return ChatRef(PLATFORM, user_id, is_private=True)
+
+    async def _direct_room(self, user_id: str) -> str:
+        """The direct room with ``user_id``: the one made before (kept in the store), or a new one."""
+        assert self._client is not None and self._core is not None
+        found = self._direct_rooms.get(user_id) or await self._core.state.get(PLATFORM, f"dm:{user_id}")
+        if found is None:
+            response = await self._client.room_create(is_direct=True, invite=[user_id],
+                                                      preset=RoomPreset.trusted_private_chat)
+            if not isinstance(response, RoomCreateResponse):
+                raise RuntimeError(f"Matrix refused a direct room with {user_id}: {response}")
+            found = str(response.room_id)
+            await self._core.state.set(PLATFORM, f"dm:{user_id}", found)
+        self._direct_rooms[user_id] = found
+        return found
+
     async def send(self, chat: ChatRef, message: Outgoing) -> str | None:
+        if chat.chat_id.startswith("@"):  # someone alone (``direct_chat``): their direct room
+            chat = ChatRef(PLATFORM, await self._direct_room(chat.chat_id), is_private=True)
         if isinstance(message, Reply):
             return await self._send_reply(chat.chat_id, message)
         if isinstance(message, Edit):

@@ -27,6 +27,7 @@ class MatrixState:
     _polls: dict[str, str]
     _poll_keys: dict[str, str]
     _background: set[asyncio.Task[Any]]
+    _direct_rooms: dict[str, str]
     synced: asyncio.Event
 
     @property

@@ -71,6 +71,15 @@ class TelegramAdapter(Receiving, Sending, Adapter):
         self._journal_left: dict[str, int] = {}
         self.handled = 0
 
+    def deep_link(self, payload: str) -> str | None:
+        """``t.me/<bot>?start=<payload>``: opens the private chat; Telegram sends ``/start <payload>``
+        once the person presses Start (payloads: up to 64 of ``A-Za-z0-9_-``)."""
+        try:
+            name = self.bot.username
+        except RuntimeError:  # not initialised (getMe not done yet)
+            return None
+        return f"https://t.me/{name}" + (f"?start={payload}" if payload else "")
+
     @classmethod
     def from_settings(cls, settings: Settings) -> TelegramAdapter | None:
         config = TelegramConfig.from_source(settings.source, settings.secret)

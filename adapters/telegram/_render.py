@@ -39,5 +39,7 @@ def keyboard(buttons: tuple[Button, ...]) -> InlineKeyboardMarkup | None:
         return None
     if len(buttons) > MAX_BUTTONS:
         log.warning("telegram: %d buttons, only the first %d can be shown", len(buttons), MAX_BUTTONS)
-    rows = [[InlineKeyboardButton(truncate(b.label, 64), callback_data=b.payload)] for b in buttons[:MAX_BUTTONS]]
+    rows = [[InlineKeyboardButton(truncate(b.label, 64), url=b.url) if b.url is not None
+             else InlineKeyboardButton(truncate(b.label, 64), callback_data=b.payload)]
+            for b in buttons[:MAX_BUTTONS]]
     return InlineKeyboardMarkup(rows)

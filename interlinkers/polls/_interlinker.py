@@ -300,8 +300,8 @@ class Polls(CreateDialog, Management, Interlinker):
         voters = await participants(ctx, poll, tally)
         with ctx.for_group():
             text_, buttons, spec = show.view(ctx, poll, tally, voters)
-            if poll.kind is Kind.CONSENT and choice == (kinds.STANCES.index("block") + 1,) and before != choice:
-                ctx.reply(await show.block_alert(ctx, poll, reason))
+        if poll.kind is Kind.CONSENT and choice == (kinds.STANCES.index("block") + 1,) and before != choice:
+            await show.block_alert(ctx, poll, reason)
         ctx.edit(message_key(poll), text_, buttons, poll=spec)
 
     async def refresh(self, ctx: Context, poll: PollState) -> None:

@@ -14,13 +14,13 @@ single-choice vote keeps its one-column fast path.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
 from bot.errors import UserError
 from bot.i18n import N_, _
+from bot.when import plain
 from interlinkers.polls.methods import Result, approval, consent, dots, irv, plurality, schulze, score
 from interlinkers.polls.methods.consent import Consent
 
@@ -58,11 +58,6 @@ _STANCE_WORDS = {
 
 def stance_label(stance: str) -> str:
     return _(_STANCE_LABELS[stance])
-
-
-def plain(text: str) -> str:
-    """Casefolded, without accents: "Anónimo" and "anonimo", "pēc" and "pec" read the same."""
-    return "".join(c for c in unicodedata.normalize("NFKD", text.casefold()) if not unicodedata.combining(c))
 
 
 @dataclass(frozen=True, slots=True)

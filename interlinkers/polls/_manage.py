@@ -146,9 +146,7 @@ class Management:
         ctx.authorize(owner_id=poll.creator_id)
         if not poll.is_open:
             raise closed_error(poll)
-        people = (await ctx.session.execute(
-            select(User.id, User.display_name).join(Membership, Membership.user_id == User.id)
-            .where(Membership.initiative_id == ctx.initiative.id).order_by(User.display_name))).all()
+        people = await _people(ctx)
         ballots = await store.current_ballots(ctx.session, poll)
         with ctx.for_group():
             if poll.anonymous:
@@ -159,7 +157,7 @@ class Management:
                     number=poll.number, voted=len(ballots), members=len(people), names=format_list(names))
             else:
                 voted = {ballot.voter for ballot in ballots}
-                missing = [name for user_id, name in people if user_id not in voted]
+                missing = [name for user_id, name in people if user_id is None or user_id not in voted]
                 if not missing:
                     ctx.reply(_("Everyone I know in this group has voted in poll #{number}.").format(
                         number=poll.number))
@@ -217,3 +215,18 @@ class Management:
                            "list it with your choice and without your name, so you can check it was counted.")
                          .format(receipt=current.receipt))
         return "\n".join(lines)
+
+
+async def _people(ctx: Context) -> list[tuple[int | None, str]]:
+    """Whom a reminder names: the members the bot knows, and on a network that lists a chat's members
+    (Matrix) everyone in it, those who never spoke too (id None: they have not voted) and none who left."""
+    known = (await ctx.session.execute(
+        select(User.id, User.display_name, User.platform_user_id).join(Membership, Membership.user_id == User.id)
+        .where(Membership.initiative_id == ctx.initiative.id))).all()
+    present = ctx.chat_members()
+    if present is None:
+        people: list[tuple[int | None, str]] = [(user_id, name) for user_id, name, _pid in known]
+    else:
+        by_platform_id = {pid: (user_id, name) for user_id, name, pid in known}
+        people = [by_platform_id.get(member.user_id, (None, member.display_name)) for member in present]
+    return sorted(people, key=lambda person: person[1].casefold())

@@ -13,7 +13,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.errors import UserError
-from bot.i18n import _, current_locale
+from bot.i18n import _
+from bot.when import IN_WORDS, read_moment
 from interlinkers.polls._kinds import STANCES, Kind, plain
 
 MIN_OPTIONS = 2
@@ -22,7 +23,6 @@ MAX_QUESTION = 300
 MAX_OPTION = 100
 MAX_DURATION = timedelta(days=366)
 MIN_DURATION = timedelta(minutes=1)
-_UNITS = {"m": 60, "min": 60, "h": 3600, "st": 3600, "ore": 3600, "d": 86400, "g": 86400}
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +60,7 @@ _FLAGS: dict[str, set[str]] = {
 _QUORUM = {"quorum", "kvorums"}
 _KINDS = ("multiple", "ranked", "score", "dots")
 MAX_DOTS = 100
-_IN = {"in", "tra", "fra", "en", "pec"}
+_IN = IN_WORDS
 # "closes" followed by one of these (or a number) is a deadline, readable or not; followed by anything else
 # ("Closes early", "Closes at noon") it is an option.
 _DEADLINE_STARTS = _IN | {"tomorrow", "today", "tonight", "domani", "oggi", "stasera", "manana", "hoy", "rit",
@@ -132,7 +132,7 @@ def parse_deadline(text: str, tz: ZoneInfo, now: datetime | None = None) -> date
     zone; too near, past and too far are each refused with their own message."""
     now = now or datetime.now(UTC)
     words = " ".join(text.split())
-    found = _short_relative(words, now) or _natural(words, tz, now)
+    found = _natural_deadline(words, tz, now)
     if found is None:
         raise UserError(_("I could not read the closing time. Write for example “closes in 2 hours”, "
                           "“closes tomorrow 18:00” or “closes 2026-12-01 18:00”."))
@@ -145,29 +145,9 @@ def parse_deadline(text: str, tz: ZoneInfo, now: datetime | None = None) -> date
     return found.astimezone(UTC)
 
 
-def _short_relative(words: str, now: datetime) -> datetime | None:
-    """``in 2h`` / ``tra 30 min`` / ``pēc 1d``: our own short units, which the date parser does not know."""
-    relative = re.fullmatch(r"(\S+)\s+(\d{1,6})\s*([a-z]+)", words, re.IGNORECASE)
-    if relative and _plain(relative.group(1)) in _IN | {_plain(_("in"))}:
-        unit = _UNITS.get(relative.group(3).lower())
-        if unit is not None:
-            return now + timedelta(seconds=int(relative.group(2)) * unit)
-    return None
-
-
-def _natural(words: str, tz: ZoneInfo, now: datetime) -> datetime | None:
-    import dateparser  # type: ignore[import-untyped]  # ~20 MB and 0.1 s: loaded the first time someone writes a date
-
-    # What the parser misses: Italian "fra" (= "tra"), Latvian "plkst." (o'clock).
-    words = re.sub(r"^fra\b", "tra", words, flags=re.IGNORECASE)
-    words = re.sub(r"\bplkst\.?\s*", "", words, flags=re.IGNORECASE)
-    languages = [current_locale(), *(code for code in ("en", "it", "es", "lv") if code != current_locale())]
-    settings = {"PREFER_DATES_FROM": "future", "RELATIVE_BASE": now.astimezone(tz).replace(tzinfo=None),
-                "TIMEZONE": str(tz), "RETURN_AS_TIMEZONE_AWARE": True}
-    found: datetime | None = dateparser.parse(words, languages=languages, settings=settings)
-    if found is None:
-        return None
-    if re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}", words):  # a date alone: open until that day ends
+def _natural_deadline(words: str, tz: ZoneInfo, now: datetime) -> datetime | None:
+    found = read_moment(words, tz, now)
+    if found is not None and re.fullmatch(r"\d{4}-\d{1,2}-\d{1,2}", words):  # a date alone: open until it ends
         found = found.replace(hour=23, minute=59)
     return found
 

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from sqlalchemy import func, select
 
 from bot.context import Context
-from bot.events import Button, PollSpec
+from bot.events import Button, PollSpec, Reply
 from bot.i18n import _, format_list, quoted
 from bot.roles import Role
 from interlinkers.polls import _kinds as kinds
@@ -119,22 +119,35 @@ async def reasons(ctx: Context, poll: PollState, ballots: Sequence[StoredBallot]
     return lines
 
 
-async def block_alert(ctx: Context, poll: PollState, reason: str | None) -> str:
-    """A block stops a proposal, so the organisers hear of it at once, in the group."""
-    organisers = await ctx.session.scalars(
-        select(User.display_name).join(Membership, Membership.user_id == User.id)
+async def block_alert(ctx: Context, poll: PollState, reason: str | None) -> None:
+    """A block stops a proposal, so the organisers hear of it at once: in the group, and each of them in
+    their private chat (held until they open one, when they have not yet)."""
+    organisers = (await ctx.session.execute(
+        select(User.id, User.display_name).join(Membership, Membership.user_id == User.id)
         .where(Membership.initiative_id == ctx.initiative.id, Membership.role >= Role.ORGANISER)
-        .order_by(User.display_name))
+        .order_by(User.display_name))).all()
     who = ctx.user.display_name if ctx.user is not None and not poll.anonymous else None
-    text = (_("{name} blocks proposal #{number}.").format(name=who, number=poll.number) if who
-            else _("Someone blocks proposal #{number}.").format(number=poll.number))
-    if reason:
-        text += "\n" + _("Reason: {reason}").format(reason=reason)
-    named = list(organisers)
-    if named:
-        text += "\n" + _("Organisers ({names}): one block stops the proposal unless it is resolved.").format(
-            names=format_list(named))
-    return text
+    names = [name for _id, name in organisers]
+
+    def said() -> str:
+        text = (_("{name} blocks proposal #{number}.").format(name=who, number=poll.number) if who
+                else _("Someone blocks proposal #{number}.").format(number=poll.number))
+        return text + ("\n" + _("Reason: {reason}").format(reason=reason) if reason else "")
+
+    with ctx.for_group():
+        text = said()
+        if names:
+            text += "\n" + _("Organisers ({names}): one block stops the proposal unless it is resolved.").format(
+                names=format_list(names))
+        ctx.reply(text)
+    group = ctx.initiative.name
+    for user_id, _name in organisers:
+        if ctx.user is not None and user_id == ctx.user.id:
+            continue
+        await ctx.direct(user_id, lambda _person: [Reply("\n".join([
+            _("In “{group}”:").format(group=group), said(),
+            _("One block stops the proposal unless it is resolved."),
+        ]))], hold=True)
 
 
 async def members(ctx: Context) -> int:

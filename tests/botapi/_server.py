@@ -502,9 +502,12 @@ class FakeBotAPI:
                 data = button.get("callback_data")
                 if data is not None and not 1 <= len(str(data).encode("utf-8")) <= 64:
                     raise ApiError(400, "Bad Request: BUTTON_DATA_INVALID")
-                if not button.get("text"):
+                url = button.get("url")
+                if not button.get("text") or (data is None) == (url is None):
                     raise ApiError(400, "Bad Request: text buttons are unallowed in the inline keyboard")
-                buttons.append((str(button["text"]), str(data)))
+                if url is not None and not str(url).startswith(("https://", "http://", "tg://")):
+                    raise ApiError(400, "Bad Request: BUTTON_URL_INVALID")
+                buttons.append((str(button["text"]), str(data) if url is None else f"url:{url}"))
             rows.append(buttons)
         if count > 100:
             raise ApiError(400, "Bad Request: too many inline keyboard buttons")

@@ -37,7 +37,8 @@ class GroupSettings(Interlinker):
         if not name:
             ctx.reply(await self._overview(ctx))
             return
-        ctx.authorize(role=Role.ORGANISER)
+        if not (name in self._specs() and self._specs()[name].personal):  # one's own settings are one's own
+            ctx.authorize(role=Role.ORGANISER)
         if not value:
             raise UserError(_("Write the setting and its new value, for example: /settings language it"))
         if name == "language":

@@ -62,9 +62,19 @@ def _text(outcomes: Sequence[dict[str, Any]], tz: ZoneInfo) -> str:
         when = f"{format_datetime(datetime.fromisoformat(outcome['decided_at']), tz, 'medium')} ({tz.key})"
         result = outcome.get("result", {})
         lines = [
-            _("{initiative} — decided on {when}").format(initiative=outcome["initiative"], when=when),
+            _heading(outcome["kind"]).format(initiative=outcome["initiative"], when=when),
             f"  {outcome['title']}",
         ]
+        if "starts_at" in result:  # an event: when, where, how many said they come
+            facts = [_("starts {when}").format(when=format_datetime(
+                datetime.fromisoformat(result.get("occurrence") or result["starts_at"]), tz, "medium"))]
+            if result.get("place"):
+                facts.append(_("at {place}").format(place=result["place"]))
+            if result.get("recurrence"):
+                facts.append(_("recurring"))
+            if "going" in result:
+                facts.append(_("{count} said they come").format(count=result["going"]))
+            lines.append("  " + " · ".join(facts))
         for option in result.get("options", []):
             lines.append(f"    • {option['label']}: {_votes(int(option['votes']))}")
         if "total_votes" in result:
@@ -89,6 +99,15 @@ def _text(outcomes: Sequence[dict[str, Any]], tz: ZoneInfo) -> str:
                 lines.append("  " + _("Outcome: {statement}").format(statement=result["statement"]))
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
+
+
+def _heading(kind: str) -> str:
+    """What happened, in the officer's words; kinds no one named yet read as decisions."""
+    words = {"event_confirmed": _("{initiative} — event planned on {when}"),
+             "event_rescheduled": _("{initiative} — event moved on {when}"),
+             "event_cancelled": _("{initiative} — event cancelled on {when}"),
+             "event_held": _("{initiative} — event took place, recorded on {when}")}
+    return words.get(kind, _("{initiative} — decided on {when}"))
 
 
 def _votes(count: int) -> str:

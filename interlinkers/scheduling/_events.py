@@ -163,7 +163,7 @@ class Events:
     # --- jobs --------------------------------------------------------------------------------------
 
     @job("remind")
-    async def remind(self, ctx: Context, event_id: int, sequence: int, starts: str) -> None:
+    async def remind(self, ctx: Context, event_id: int, sequence: int, starts: str, at: str = "") -> None:
         """One reminder of one occurrence: in the group, and privately to those going (unless they
         opted out); then the next one is planned. Each (occurrence, lead time) fires once."""
         event = await ctx.session.get(Event, event_id)
@@ -193,7 +193,8 @@ class Events:
                 return [Reply(text + (("\n" + _("Where: {place}").format(place=event.place)) if event.place else ""))]
 
             await ctx.direct(user_id, private)
-        await self._plan(ctx, event)
+        # The next one comes after this one's time, even when this one ran late (after a restart).
+        await self._plan(ctx, event, after=max(datetime.now(UTC), datetime.fromisoformat(at)) if at else None)
 
     @job("held")
     async def held(self, ctx: Context, event_id: int, sequence: int, starts: str) -> None:
@@ -204,7 +205,7 @@ class Events:
         said = await answers(ctx, event)
         await ctx.record_outcome("event_held", event.title, {
             **self._facts(event), "occurrence": starts, "going": len(said[GOING]), "maybe": len(said[MAYBE])})
-        await self._plan(ctx, event, reminders=False)
+        await self._plan(ctx, event, reminders=False, after=datetime.fromisoformat(starts) + duration(event))
 
     # --- internals ---------------------------------------------------------------------------------
 
@@ -273,10 +274,12 @@ class Events:
                 ctx.reply(_("{names}: you had answered event #{number}; please check the new details.").format(
                     names=", ".join(people[user_id] for user_id in missed), number=event.number))
 
-    async def _plan(self, ctx: Context, event: Event, *, reminders: bool = True) -> None:
-        """The event's next reminder (the soonest lead time still ahead, over its next occurrences) and
-        the job that reports its next occurrence as held. Written as jobs: they survive restarts."""
-        now = datetime.now(UTC)
+    async def _plan(self, ctx: Context, event: Event, *, reminders: bool = True,
+                    after: datetime | None = None) -> None:
+        """The event's next reminder (the soonest lead time after ``after``, default now, over its next
+        occurrences) and the job that reports its next occurrence as held. Written as jobs: they survive
+        restarts, and each (occurrence, lead time) is one run."""
+        now = after or datetime.now(UTC)
         starts = upcoming(event, now - duration(event), limit=3)
         following = [when for when in starts if when + duration(event) > now]
         if following:
@@ -291,7 +294,8 @@ class Events:
         if due:
             run_at, when = due[0]
             await ctx.schedule(NAME, "remind", run_at, remind_job(event), event_id=event.id,
-                               sequence=event.sequence, starts=when.astimezone(UTC).isoformat())
+                               sequence=event.sequence, starts=when.astimezone(UTC).isoformat(),
+                               at=run_at.astimezone(UTC).isoformat())
         else:
             await ctx.unschedule(remind_job(event))
 

@@ -95,7 +95,9 @@ _UNTIL_WORDS = r"until|till|til|through|thru|fino|hasta|lidz"
 _UNTIL_FILLER = {"the", "end", "of", "a", "al", "alla", "all", "il", "fine", "di", "el", "la", "de", "del", "fin",
                  "finales", "gada", "beigam", "beigas", "mid", "to"}
 # "10:00", "10.00", "6pm", "6:30 pm", "18h": a time of day; a bare number is one unless a unit follows it.
-_CLOCK = re.compile(r"\b(\d{1,2})(?:[:.](\d{2}))?\s*(am|pm)\b|\b(\d{1,2})[:.](\d{2})\b|\b(\d{1,2})h\b")
+# A dotted pair inside a date ("05.12.2026") is no time.
+_CLOCK = re.compile(r"\b(\d{1,2})(?:[:.](\d{2}))?\s*(am|pm)\b|(?<![\d.:/-])(\d{1,2})[:.](\d{2})(?!\d|[.:/-]\d)"
+                    r"|\b(\d{1,2})h\b")
 # Time words that make the next bare number an hour in a one-off: "domani alle 18", "a las 18", "plkst. 18".
 _AT_HOUR = re.compile(r"\b(?:at|alle|all|ore|a las|a la|plkst)\s*\.?\s*(\d{1,2})(?::(\d{2}))?\b(?![:.\d])")
 
@@ -116,8 +118,8 @@ def _weekday_words() -> dict[str, int]:
             word = plain(name)
             if code in ("en", "es") and not word.endswith("s"):
                 words[word + "s"] = day
-            if code == "lv":  # sestdiena: sestdienu (accusative), sestdienā (locative), sestdienās, sestdienām
-                for ending in ("a", "u", "as", "am", "ai"):
+            if code == "lv":  # sestdiena: sestdien, sestdienu, sestdienā, sestdienās, sestdienām
+                for ending in ("", "a", "u", "as", "am", "ai"):
                     words[word[:-1] + ending] = day
     words.update({"sabati": 5, "domeniche": 6})
     return words
@@ -206,26 +208,48 @@ def parse_when(text: str, tz: ZoneInfo, now: datetime) -> tuple[datetime, Rule |
 
 
 def _one_off(words: str, tz: ZoneInfo, now: datetime) -> datetime:
-    moment = read_moment(words, tz, now)
+    flat = plain(words)
+    clock = _clock_in(flat)
+    moment = _own_reading(flat, clock, tz, now) or read_moment(words, tz, now)
     if moment is None:
         raise _unreadable()
-    flat = plain(words)
     relative = re.match(r"(\S+)\s+\d", flat) is not None and flat.split()[0] in IN_WORDS | {plain(_("in"))}
-    clock = _clock_in(flat)
     if clock is None and not relative and not _NOON & set(re.findall(r"[a-z]+", flat)):
         raise _no_time()
     moment = moment.astimezone(tz)
-    at_hour = _AT_HOUR.search(flat)
-    if at_hour and not relative:
-        # The date parser keeps the current time for "domani alle 18" / "a las 18": the hour written wins.
-        hour, minute = int(at_hour.group(1)), int(at_hour.group(2) or 0)
-        if hour > 23 or minute > 59:
-            raise _unreadable()
-        moment = datetime.combine(moment.date(), time(hour, minute), tzinfo=tz)
+    if clock is not None and not relative and (moment.hour, moment.minute) != clock:
+        # The date parser keeps the current time for "domani alle 18", "a las 18", "domani 18.30": the time
+        # written wins.
+        moment = datetime.combine(moment.date(), time(*clock), tzinfo=tz)
     if moment <= now:
         raise UserError(_("{moment} has already passed: say a moment still to come.").format(
             moment=format_datetime(moment, tz, _MOMENT)))
     return moment
+
+
+def _own_reading(flat: str, clock: tuple[int, int] | None, tz: ZoneInfo, now: datetime) -> datetime | None:
+    """What the date parser gets wrong, read here: "sabato alle 10", "sestdien 10:00" (the next such day; it
+    reads the first as the 10th of the month and misses the second) and "05.12.2026 10:00" (day first, as in
+    all our groups; it reads month first in English)."""
+    if clock is None:
+        return None
+    rest = _AT_HOUR.sub(" ", _CLOCK.sub(" ", flat))
+    numeric = re.search(r"(?<![\d./-])(\d{1,2})[./](\d{1,2})[./](\d{4})(?![\d./-])", rest)
+    if numeric:
+        rest = rest[: numeric.start()] + " " + rest[numeric.end():]
+    tokens = [token for token in re.findall(r"\d+|[^\W\d_]+", rest) if token not in _FILLER]
+    if numeric and not tokens:
+        try:
+            day = date(int(numeric[3]), int(numeric[2]), int(numeric[1]))
+        except ValueError:
+            raise _unreadable() from None
+        return datetime.combine(day, time(*clock), tzinfo=tz)
+    if numeric or len(tokens) != 1 or tokens[0] not in _weekday_words():
+        return None
+    today = now.astimezone(tz).date()
+    day = today + timedelta(days=(_weekday_words()[tokens[0]] - today.weekday()) % 7)
+    moment = datetime.combine(day, time(*clock), tzinfo=tz)
+    return moment if moment > now else moment + timedelta(days=7)
 
 
 def _clock_in(flat: str) -> tuple[int, int] | None:

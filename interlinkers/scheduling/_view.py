@@ -37,7 +37,7 @@ async def names(ctx: Context, user_ids: Iterable[int]) -> dict[int, str]:
     if not wanted:
         return {}
     rows = await ctx.session.execute(select(User.id, User.display_name).where(User.id.in_(wanted)))
-    return dict(rows.tuples().all())
+    return {user_id: name for user_id, name in rows.all()}
 
 
 def best_slot(counts: Sequence[tuple[int, int]]) -> int:

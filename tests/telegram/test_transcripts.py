@@ -293,10 +293,24 @@ async def telegram_chat(state_dir: Path) -> AsyncIterator[TelegramChat]:
             await app.stop()
 
 
-@pytest.mark.parametrize("path", TRANSCRIPTS, ids=lambda p: f"{p.parent.parent.name}/{p.stem}")
+# Private messages: the console prints them as ``bot → name: …``; on Telegram nobody in a replay has started
+# the bot in private, so they are held for later (tests/test_direct.py covers that) and are not compared.
+_PRIVATE = re.compile(r"^bot → [^\n]*(?:\n {5}[^\n]*)*\n?", re.MULTILINE)
+# Transcripts whose story runs on private messages and files saved by the console: checked on the console
+# and by tests/test_scheduling.py; Telegram's side of them is covered by tests/test_direct.py.
+_CONSOLE_ONLY = {"meeting"}
+
+
+def _telegram_expects(expected: str) -> str:
+    return _PRIVATE.sub("", expected)
+
+
+@pytest.mark.parametrize("path", [p for p in TRANSCRIPTS if p.stem.split(".")[0] not in _CONSOLE_ONLY],
+                         ids=lambda p: f"{p.parent.parent.name}/{p.stem}")
 async def test_transcript_on_telegram(path: Path, tmp_path: Path) -> None:
     async with telegram_chat(tmp_path) as chat:
-        for number, (line, expected) in enumerate(parse(path), start=1):
+        for number, (line, console_expects) in enumerate(parse(path), start=1):
+            expected = _telegram_expects(console_expects)
             got = await chat.say(line)
             if got is None:  # a press Telegram cannot make: the console itself answered it
                 parsed = parse_line(line)

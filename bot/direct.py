@@ -72,8 +72,4 @@ async def hold(session: AsyncSession, user_id: int, messages: list[Outgoing]) ->
         session.add(HeldMessage(user_id=user_id, message=codec.encode(message)))
 
 
-async def held_count(session: AsyncSession, user_id: int) -> int:
-    return len((await session.scalars(select(HeldMessage.id).where(HeldMessage.user_id == user_id))).all())
-
-
-__all__ = ["Recipient", "held_count", "hold", "opened", "recipient"]
+__all__ = ["Recipient", "hold", "opened", "recipient"]

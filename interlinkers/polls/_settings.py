@@ -6,13 +6,11 @@ from __future__ import annotations
 from bot.errors import UserError
 from bot.i18n import N_, _
 from bot.interlinker import SettingSpec
-from bot.when import MAX_LEADS, lead_times, lead_times_text, parse_lead_times
+from bot.when import lead_times_text, parse_lead_times
 
 _ORGANISERS = {"organisers", "organizers", "organiser", "organizer", "organizzatori", "organizadores",
                "organizatori"}
 _MEMBERS = {"members", "member", "everyone", "all", "membri", "tutti", "miembros", "todos", "dalibnieki", "visi"}
-MAX_REMINDERS = MAX_LEADS  # as many job ids as _shared.reminder_id gives
-reminders = lead_times
 
 
 def _describe_reminders(stored: str) -> str:

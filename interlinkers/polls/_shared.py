@@ -7,14 +7,14 @@ from datetime import UTC, datetime
 from bot.context import Context
 from bot.errors import UserError
 from bot.i18n import _
+from bot.when import MAX_LEADS, lead_times
 from interlinkers.polls import _store as store
 from interlinkers.polls._models import Poll
 from interlinkers.polls._render import Tally
-from interlinkers.polls._settings import reminders
 from interlinkers.polls._store import PollState
 
 NAME = "polls"
-MAX_REMINDERS = 3
+MAX_REMINDERS = MAX_LEADS  # one job id per lead time the setting allows
 
 
 def message_key(poll: PollState) -> str:
@@ -72,7 +72,7 @@ async def schedule_deadline(ctx: Context, poll: PollState) -> None:
         return
     await ctx.schedule(NAME, "close", poll.closes_at, job_id(poll), poll_id=poll.id)
     now = datetime.now(UTC)
-    for index, before in enumerate(reminders(await ctx.setting("reminders", "1d 1h"))):
+    for index, before in enumerate(lead_times(await ctx.setting("reminders", "1d 1h"))):
         at = poll.closes_at - before
         # A reminder is worth sending only if it comes well after the poll was posted.
         if at > now + before / 4:

@@ -5,6 +5,7 @@ invite in the chat, reminders in the group and privately to those going, resched
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -92,7 +93,7 @@ class Events:
     async def list_events(self, ctx: Context, args: str) -> None:
         rows = (await ctx.session.scalars(select(Event).where(Event.initiative_id == ctx.initiative.id,
                                                               Event.status == "scheduled"))).all()
-        planned = sorted(((upcoming(event), event) for event in rows if upcoming(event)),
+        planned = sorted(((following, event) for event in rows if (following := upcoming(event))),
                          key=lambda item: item[0][0])[:MAX_LISTED]
         if not planned:
             ctx.reply(_("No events are planned here. Plan one with /event or find a date with /meet."))
@@ -109,8 +110,8 @@ class Events:
             .join(Initiative, Initiative.id == Event.initiative_id)
             .where(Rsvp.user_id == ctx.user_id, Rsvp.answer.in_((GOING, MAYBE)), Event.status == "scheduled")
         )).all()
-        planned = sorted(((upcoming(event), event, answer, group) for event, answer, group in rows
-                          if upcoming(event)), key=lambda item: item[0][0])[:MAX_LISTED]
+        planned = sorted(((following, event, answer, group) for event, answer, group in rows
+                          if (following := upcoming(event))), key=lambda item: item[0][0])[:MAX_LISTED]
         if not planned:
             ctx.reply(_("You have said you go to no upcoming event."))
             return
@@ -260,7 +261,7 @@ class Events:
                    else _("Add “{title}” to your calendar: open the file.")).format(title=event.title)
         return File(f"event-{event.number}.ics", ics_files.invite(ics(event), method), "text/calendar", caption)
 
-    async def _tell_answered(self, ctx: Context, event: Event, text: Any) -> None:
+    async def _tell_answered(self, ctx: Context, event: Event, text: Callable[[], str]) -> None:
         """Those who said going or maybe hear of a change privately where they can; the others are named
         in the group, so nobody who planned to come misses it."""
         said = await answers(ctx, event)
@@ -301,8 +302,7 @@ class Events:
 
     @staticmethod
     def _facts(event: Event) -> dict[str, Any]:
-        rule = recurrence.decode(event.rule)
         return {"number": event.number, "starts_at": event.starts_at.astimezone(UTC).isoformat(),
                 "timezone": event.timezone, "duration_minutes": event.duration_minutes, "place": event.place,
-                "recurrence": recurrence.encode(rule), "capacity": event.capacity, "uid": event.uid}
+                "recurrence": event.rule, "capacity": event.capacity, "uid": event.uid}
 

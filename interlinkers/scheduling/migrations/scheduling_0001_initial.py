@@ -45,7 +45,6 @@ def upgrade() -> None:
     sa.Column('initiative_id', sa.Integer(), nullable=False),
     sa.Column('token_hash', sa.String(length=64), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('note', sa.Text(), nullable=True),
     sa.ForeignKeyConstraint(['initiative_id'], ['initiatives.id'], name=op.f('fk_sched_feeds_initiative_id_initiatives'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('initiative_id', name=op.f('pk_sched_feeds')),
     sa.UniqueConstraint('token_hash', name=op.f('uq_sched_feeds_token_hash'))

@@ -10,6 +10,7 @@ from bot.events import (
     Command,
     Edit,
     File,
+    Location,
     NativePollAnswer,
     Notice,
     PollSpec,
@@ -23,7 +24,7 @@ from bot.roles import Role
 
 __all__ = [
     "Adapter", "Button", "ButtonPress", "Capabilities", "Catalogue", "ChatRef", "Command", "Context", "CoreAPI",
-    "Edit", "File", "HandleResult", "Interlinker", "NativePollAnswer", "Notice", "PermissionDenied", "PollSpec",
-    "Reply", "Role", "StoreUnavailable", "Text", "Update", "UserError", "UserRef", "button", "command", "dialog",
-    "job",
+    "Edit", "File", "HandleResult", "Interlinker", "Location", "NativePollAnswer", "Notice", "PermissionDenied",
+    "PollSpec", "Reply", "Role", "StoreUnavailable", "Text", "Update", "UserError", "UserRef", "button", "command",
+    "dialog", "job",
 ]

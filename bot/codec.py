@@ -13,6 +13,7 @@ from bot.events import (
     Edit,
     Event,
     File,
+    Location,
     NativePollAnswer,
     Notice,
     Outgoing,
@@ -37,14 +38,25 @@ def _poll(poll: PollSpec | None) -> dict[str, Any] | None:
 def encode(message: Outgoing) -> dict[str, Any]:
     if isinstance(message, Reply):
         return {"type": "reply", "text": message.text, "buttons": _buttons(message.buttons), "key": message.key,
-                "poll": _poll(message.poll)}
+                "poll": _poll(message.poll), "ask": message.ask, "reply_to": message.reply_to}
     if isinstance(message, Edit):
         return {"type": "edit", "key": message.key, "text": message.text, "buttons": _buttons(message.buttons),
                 "poll": _poll(message.poll)}
     if isinstance(message, Notice):
         return {"type": "notice", "text": message.text, "alert": message.alert}
+    if isinstance(message, Location):
+        return {"type": "location", **_location(message)}
     return {"type": "file", "filename": message.filename, "mime_type": message.mime_type, "caption": message.caption,
             "content": base64.b64encode(message.content).decode()}
+
+
+def _location(location: Location) -> dict[str, Any]:
+    return {"latitude": location.latitude, "longitude": location.longitude, "name": location.name,
+            "address": location.address}
+
+
+def _read_location(data: dict[str, Any]) -> Location:
+    return Location(data["latitude"], data["longitude"], data["name"], data["address"])
 
 
 def _read_buttons(raw: list[list[str]]) -> tuple[Button, ...]:
@@ -60,11 +72,14 @@ def _read_poll(raw: dict[str, Any] | None) -> PollSpec | None:
 def decode(data: dict[str, Any]) -> Outgoing:
     kind = data["type"]
     if kind == "reply":
-        return Reply(data["text"], _read_buttons(data["buttons"]), data["key"], _read_poll(data["poll"]))
+        return Reply(data["text"], _read_buttons(data["buttons"]), data["key"], _read_poll(data["poll"]),
+                     bool(data.get("ask", False)), data.get("reply_to"))
     if kind == "edit":
         return Edit(data["key"], data["text"], _read_buttons(data["buttons"]), poll=_read_poll(data["poll"]))
     if kind == "notice":
         return Notice(data["text"], bool(data.get("alert", False)))
+    if kind == "location":
+        return _read_location(data)
     return File(data["filename"], base64.b64decode(data["content"]), data["mime_type"], data["caption"])
 
 
@@ -77,6 +92,8 @@ def encode_update(update: Update) -> dict[str, Any]:
         body = {"type": "text", "text": event.text}
     elif isinstance(event, ButtonPress):
         body = {"type": "button", "payload": event.payload}
+    elif isinstance(event, Location):
+        body = {"type": "location", **_location(event)}
     else:
         body = {"type": "native_poll", "payloads": list(event.payloads), "key": event.key}
     return {
@@ -86,6 +103,7 @@ def encode_update(update: Update) -> dict[str, Any]:
         "user": {"platform": user.platform, "user_id": user.user_id, "display_name": user.display_name,
                  "language": user.language},
         "event": body,
+        "message_id": update.message_id,
     }
 
 
@@ -99,6 +117,9 @@ def decode_update(data: dict[str, Any]) -> Update:
         event = Text(body["text"])
     elif kind == "button":
         event = ButtonPress(body["payload"])
+    elif kind == "location":
+        event = _read_location(body)
     else:
         event = NativePollAnswer(tuple(body["payloads"]), body["key"])
-    return Update(data["update_id"], ChatRef(**data["chat"]), UserRef(**data["user"]), event)
+    return Update(data["update_id"], ChatRef(**data["chat"]), UserRef(**data["user"]), event,
+                  data.get("message_id"))

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import direct, jobs
 from bot.errors import PermissionDenied
-from bot.events import Button, ChatRef, Edit, File, Notice, Outgoing, PollSpec, Reply, UserRef
+from bot.events import Button, ChatRef, Edit, File, Location, Notice, Outgoing, PollSpec, Reply, UserRef
 from bot.i18n import _, current_locale, format_datetime, using_locale
 from bot.identity import InitiativeInfo, Person
 from bot.roles import Role
@@ -42,6 +42,7 @@ class Context:
     role: Role = Role.MEMBER
     outgoing: list[Outgoing] = field(default_factory=list)
     directs: list[tuple[ChatRef, list[Outgoing]]] = field(default_factory=list)
+    message_id: str | None = None  # the message being handled (``Update.message_id``)
     after_commit: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     # --- who and where -----------------------------------------------------------------------------
@@ -90,6 +91,11 @@ class Context:
     ) -> None:
         self.outgoing.append(Reply(text, buttons, key, poll))
 
+    def ask(self, text: str, buttons: tuple[Button, ...] = ()) -> None:
+        """A dialog's question, answered by the person's next message. In a group, networks that show the
+        bot only messages addressed to it (Telegram's privacy mode) open a reply to it for that person."""
+        self.outgoing.append(Reply(text, buttons, ask=True, reply_to=self.message_id))
+
     def edit(self, key: str, text: str, buttons: tuple[Button, ...] = (), poll: PollSpec | None = None) -> None:
         self.outgoing.append(Edit(key, text, buttons, poll=poll))
 
@@ -99,6 +105,10 @@ class Context:
 
     def send_file(self, file: File) -> None:
         self.outgoing.append(file)
+
+    def send_location(self, location: Location) -> None:
+        """A pin on the map where the network shows one (the console prints the point and a map link)."""
+        self.outgoing.append(location)
 
     def button(self, label: str, interlinker: str, kind: str, *args: object) -> Button:
         return Button(label, self.services.signer.sign(interlinker, kind, *args))

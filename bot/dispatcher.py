@@ -28,7 +28,7 @@ from bot.adapter import HandleResult
 from bot.buttons import PayloadError
 from bot.context import Context
 from bot.errors import PermissionDenied, StoreUnavailable, UserError
-from bot.events import ButtonPress, Command, NativePollAnswer, Notice, Outgoing, Reply, Text, Update
+from bot.events import ButtonPress, Command, Location, NativePollAnswer, Notice, Outgoing, Reply, Text, Update
 from bot.i18n import _, match_locale, set_locale
 from bot.identity import identify, looked_up, who_columns, who_params
 from bot.interlinker import CommandSpec, Interlinker
@@ -185,7 +185,10 @@ class Dispatcher:
                     await self.services.stage_replies(session, update, scope.ctx.outgoing)
                     await self.services.stage_directs(session, origin_of(update), scope.ctx.directs)
         except UserError as exc:
-            message: Outgoing = Notice(str(exc), alert=True) if _is_press(update) else Reply(str(exc))
+            # A wrong answer in a dialog asks again: the dialog is still waiting for this person.
+            answering = isinstance(update.event, Text | Location)
+            message: Outgoing = (Notice(str(exc), alert=True) if _is_press(update)
+                                 else Reply(str(exc), ask=answering, reply_to=update.message_id))
             if scope.ctx is not None:
                 scope.ctx.outgoing[:] = [message]
                 scope.ctx.directs.clear()
@@ -227,7 +230,8 @@ class Dispatcher:
         initiative, person, role = await identify(
             session, update.chat, update.user, settings.timezone,
             match_locale(update.user.language) or settings.default_locale, **prefetched)
-        scope.ctx = Context(self.services, session, update.chat, initiative, person, update.user, role)
+        scope.ctx = Context(self.services, session, update.chat, initiative, person, update.user, role,
+                            message_id=update.message_id)
         if update.chat.is_private and (held := await direct.opened(session, update.chat, person.id)):
             scope.ctx.directs.append((update.chat, held))  # kept for them until they wrote here
         await call_next(scope)
@@ -261,6 +265,8 @@ class Dispatcher:
             await self._native_poll(ctx, event)
         elif isinstance(event, Text):
             await self._text(ctx, event.text)
+        elif isinstance(event, Location):  # an answer in a dialog, in the form one can also type
+            await self._text(ctx, event.text())
 
     async def _command(self, ctx: Context, event: Command) -> None:
         found = self.commands.get(event.name.lower())

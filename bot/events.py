@@ -69,7 +69,23 @@ class NativePollAnswer:
     key: str | None = None
 
 
-Event = Command | Text | ButtonPress | NativePollAnswer
+@dataclass(frozen=True, slots=True)
+class Location:
+    """A point on the map: shared by someone (Telegram location or venue, Matrix ``m.location``) or sent
+    by the bot as a pin where the network shows one. ``name`` and ``address`` are optional words."""
+
+    latitude: float
+    longitude: float
+    name: str = ""
+    address: str = ""
+
+    def text(self) -> str:
+        """The typed form ``bot.geo.read_point`` reads back: ``Park gate, Via Roma 1 (45.07030, 7.68690)``."""
+        words = ", ".join(part for part in (self.name, self.address) if part)
+        return f"{words} ({self.latitude:.5f}, {self.longitude:.5f})".lstrip()
+
+
+Event = Command | Text | ButtonPress | NativePollAnswer | Location
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +100,7 @@ class Update:
     chat: ChatRef
     user: UserRef
     event: Event
+    message_id: str | None = None  # the network's id of the message that carried it, where replies need it
 
 
 # --- outgoing -------------------------------------------------------------------------------------
@@ -121,6 +138,8 @@ class Reply:
     buttons: tuple[Button, ...] = ()
     key: str | None = None
     poll: PollSpec | None = None
+    ask: bool = False  # a dialog's question: the person's next message is the answer (``Context.ask``)
+    reply_to: str | None = None  # the message answered (``Update.message_id``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,4 +174,4 @@ class Notice:
     alert: bool = False
 
 
-Outgoing = Reply | Edit | File | Notice
+Outgoing = Reply | Edit | File | Notice | Location

@@ -49,14 +49,35 @@ def _short_relative(words: str, now: datetime) -> datetime | None:
 def _natural(words: str, tz: ZoneInfo, now: datetime) -> datetime | None:
     import dateparser  # type: ignore[import-untyped]  # ~20 MB and 0.1 s: loaded the first time someone writes a date
 
-    # What the parser misses: Italian "fra" (= "tra"), Latvian "plkst." (o'clock).
-    words = re.sub(r"^fra\b", "tra", words, flags=re.IGNORECASE)
-    words = re.sub(r"\bplkst\.?\s*", "", words, flags=re.IGNORECASE)
+    words = _as_parser_reads(words)
     languages = [current_locale(), *(code for code in LANGUAGES if code != current_locale())]
+    # Day first, as every one of our groups writes it (06.03.2027 is the 6th of March, in English too).
     settings = {"PREFER_DATES_FROM": "future", "RELATIVE_BASE": now.astimezone(tz).replace(tzinfo=None),
-                "TIMEZONE": str(tz), "RETURN_AS_TIMEZONE_AWARE": True}
+                "TIMEZONE": str(tz), "RETURN_AS_TIMEZONE_AWARE": True, "DATE_ORDER": "DMY"}
     found: datetime | None = dateparser.parse(words, languages=languages, settings=settings)
-    return found
+    return found.replace(microsecond=0) if found is not None else None
+
+
+# Latvian says "on Saturday" and "in March" in forms the date parser does not know (the locative).
+_LATVIAN = {"pirmdien": "pirmdiena", "otrdien": "otrdiena", "trešdien": "trešdiena", "ceturtdien": "ceturtdiena",
+            "piektdien": "piektdiena", "sestdien": "sestdiena", "svētdien": "svētdiena", "janvārī": "janvāris",
+            "februārī": "februāris", "martā": "marts", "aprīlī": "aprīlis", "maijā": "maijs", "jūnijā": "jūnijs",
+            "jūlijā": "jūlijs", "augustā": "augusts", "septembrī": "septembris", "oktobrī": "oktobris",
+            "novembrī": "novembris", "decembrī": "decembris"}
+_LATVIAN_WORD = re.compile(rf"\b({'|'.join(_LATVIAN)})\b", re.IGNORECASE)
+# "alle 18", "a las 18", "at 18", "plkst. 18.30", "ore 10": an hour the parser would take for a day.
+_AT_HOUR = re.compile(r"\b(?:alle ore|alle|ore|a las|a la|at|plkst\.?)\s*(\d{1,2})(?:[.:](\d{2}))?(?![\d.:/])",
+                      re.IGNORECASE)
+
+
+def _as_parser_reads(words: str) -> str:
+    """Rewrite what the date parser misreads or misses into forms it reads right."""
+    words = re.sub(r"^fra\b", "tra", words, flags=re.IGNORECASE)  # Italian "fra" = "tra"
+    words = re.sub(r"^(?:il|el|la|le|l'|the|on)\s+", "", words, flags=re.IGNORECASE)  # "chiude il 5 marzo"
+    words = re.sub(r"\b(\d{4})\.(?:\s*gada\b)?", r"\1", words)  # Latvian "2027. gada", "06.03.2027."
+    words = _LATVIAN_WORD.sub(lambda found: _LATVIAN[found[1].lower()], words)
+    words = _AT_HOUR.sub(lambda found: f" {int(found[1])}:{found[2] or '00'}", words)
+    return " ".join(words.replace(",", " ").split())
 
 
 # --- lead times: "1d 1h" before something (reminders) ------------------------------------------------

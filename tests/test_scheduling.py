@@ -177,3 +177,39 @@ async def test_calendar_feed_is_served_and_revocable(database_url: str,
                 assert response.status == 404, "a revoked link stops working"
     finally:
         await app.stop()
+
+
+async def test_step_by_step_event_with_a_shared_place_and_date_poll(console_chat: ConsoleChat) -> None:
+    """``/event`` and ``/meet`` alone ask one thing at a time; a wrong answer is said and asked again
+    (nothing is lost); the place's point becomes a pin, the invite's GEO and what the PA receives."""
+    say = console_chat.say
+    assert "What is the event?" in await say("@ann /event")
+    assert "When is it?" in await say("@ann Clean-up | with gloves")  # a "|" in a title is text
+    assert "I could not read when it is" in await say("@ann next blue moon")
+    assert "Where?" in await say("@ann 06.03.2027 10:00 | 3h")  # day first, as the groups write it
+    assert "Last step" in await say("@ann Park gate, Via Roma 1 (45.07030, 7.68690)")
+    said = await say("@ann 2 places | remind 2h")
+    assert "Event #1: Clean-up / with gloves" in said
+    assert "When: Sat 6 Mar 2027, 10:00–13:00 (Europe/Rome)" in said and "Where: Park gate, Via Roma 1" in said
+    assert "2 places left" in said
+    assert "[location: Park gate, Via Roma 1 (45.07030, 7.68690)] https://www.openstreetmap.org/" in said
+    vevent = _ics(said).walk("VEVENT")[0]
+    assert (vevent["GEO"].latitude, vevent["GEO"].longitude) == (45.0703, 7.6869)
+    assert str(vevent["LOCATION"]) == "Park gate, Via Roma 1"
+    (remind,) = await _jobs(console_chat, "scheduling:remind:")
+    assert remind.params["at"].startswith("2027-03-06T07:00"), "2 hours before 10:00 in Rome is 07:00 UTC"
+    (confirmed,) = [o for o in await _outcomes(console_chat) if o.kind == "event_confirmed"]
+    assert confirmed.payload["result"]["point"] == [45.0703, 7.6869]
+    assert await say("@ann 2 places") == "", "the dialog is over: the group's words are not answers"
+
+    # The date poll, with the optional step declined by its button; another member's words do not count.
+    await say("@ben /meet")
+    await say("@ben Team meeting")
+    assert "at least two times" in await say("@ben Sat 10:00")
+    assert "Last step" in await say("@ben 2027-03-06 10:00 | 2027-03-07 15:00")
+    await say("@cat 90 min")  # cat is not in ben's dialog
+    said = await say("@ben [1]")
+    assert "Date poll #1: Team meeting" in said and "1. Sat 6 Mar, 10:00" in said and "2. Sun 7 Mar, 15:00" in said
+    await say("@ben /meet")
+    await say("@ben /cancel")
+    assert await say("@ben Another meeting") == "", "after /cancel the group's words are not answers"

@@ -23,9 +23,9 @@ from bot.events import (
     ButtonPress,
     ChatRef,
     Command,
-    Edit,
     Event,
     File,
+    Location,
     Notice,
     Outgoing,
     Reply,
@@ -33,6 +33,7 @@ from bot.events import (
     Update,
     UserRef,
 )
+from bot.geo import Point
 from bot.i18n import _, using_locale
 
 log = logging.getLogger(__name__)
@@ -184,8 +185,9 @@ class ConsoleAdapter(Adapter):
         elif isinstance(message, File):
             saved = self._save(message)
             self._print(f"[{message.filename}, {len(message.content)} bytes: {saved}] {message.caption}".rstrip(), to)
-        elif isinstance(message, Edit):
-            pass
+        elif isinstance(message, Location):  # a terminal has no map: the point and a link to one
+            point = Point(message.latitude, message.longitude)
+            self._print(f"[location: {message.text()}] {point.map_link}", to)
         return None
 
     def _save(self, file: File) -> Path:

@@ -18,6 +18,7 @@ from nio import (
     RoomMemberEvent,
     RoomMessagesResponse,
     RoomMessageText,
+    RoomMessageUnknown,
     SyncError,
     SyncResponse,
     UnknownEvent,
@@ -200,6 +201,8 @@ class Receiving(MatrixState):
                 if payload is not None:
                     return ButtonPress(payload)
             return Text(body)
+        if isinstance(event, RoomMessageUnknown) and event.msgtype == "m.location":
+            return render.read_location(event.source.get("content", {}))
         if isinstance(event, ReactionEvent):
             number = render.keycap_number(event.key)
             payload = await self._option(event.reacts_to, number) if number else None

@@ -10,7 +10,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from bot.events import Button, PollSpec
+from bot.events import Button, Location, PollSpec
+from bot.geo import Point, read_point
 
 # Synapse rejects events whose JSON exceeds 65536 bytes. Encryption base64-encodes the content (×4/3) and
 # adds headers, so the content we build stays under this budget whether the room is encrypted or not.
@@ -138,3 +139,24 @@ def strip_reply_fallback(body: str) -> str:
     while lines and not lines[0].strip():
         lines.pop(0)
     return "\n".join(lines)
+
+
+def location_content(location: Location) -> dict[str, Any]:
+    """``m.location`` with the stable geo URI and its MSC3488 twin, which newer clients draw as a map."""
+    point = Point(location.latitude, location.longitude)
+    body = location.text()
+    return {"msgtype": "m.location", "body": body, "geo_uri": point.geo_uri,
+            "org.matrix.msc3488.location": {"uri": point.geo_uri, "description": location.name or body},
+            "org.matrix.msc1767.text": body}
+
+
+def read_location(content: dict[str, Any]) -> Location | None:
+    """A shared ``m.location``: its geo URI (stable or MSC3488), with the body's words as the place's name
+    unless the body is just the client's "Location geo:…" label."""
+    uri = content.get("geo_uri") or (content.get("org.matrix.msc3488.location") or {}).get("uri") or ""
+    _words, point = read_point(str(uri))
+    if point is None:
+        return None
+    body = str(content.get("body") or "")
+    name = "" if body.startswith(("Location ", "geo:")) else read_point(body)[0][:200]
+    return Location(point.latitude, point.longitude, name)

@@ -18,7 +18,7 @@ from adapters.matrix import _render as render
 from adapters.matrix._client import PLATFORM
 from adapters.matrix._state import MatrixState
 from bot.adapter import delivery_id
-from bot.events import ChatRef, Edit, File, Notice, Outgoing, Reply
+from bot.events import ChatRef, Edit, File, Location, Notice, Outgoing, Reply
 from bot.i18n import _
 from bot.text import shorten, split_text
 
@@ -63,6 +63,9 @@ class Sending(MatrixState):
             return await self._room_send(chat.chat_id, "m.room.message", content, self._txn_id())
         if isinstance(message, File):
             return await self._send_file(chat.chat_id, message)
+        if isinstance(message, Location):
+            return await self._room_send(chat.chat_id, "m.room.message", render.location_content(message),
+                                         self._txn_id())
         raise TypeError(f"Matrix cannot show {type(message).__name__}")
 
     def _txn_id(self) -> str:

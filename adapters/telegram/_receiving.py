@@ -32,7 +32,7 @@ from adapters.telegram._journal import PLATFORM, Journaling
 from bot.adapter import CoreAPI
 from bot.backoff import Backoff
 from bot.errors import StoreUnavailable
-from bot.events import ButtonPress, ChatRef, Command, Event, Text, Update, UserRef
+from bot.events import ButtonPress, ChatRef, Command, Event, Location, Text, Update, UserRef
 
 log = logging.getLogger(__name__)
 ALLOWED_UPDATES = ["message", "callback_query"]
@@ -253,6 +253,16 @@ class Receiving(Journaling):
             if author is None:
                 return None
             user = author
+        elif tg.message is not None and tg.message.location is not None:
+            message = tg.message
+            chat, thread, is_topic = message.chat, message.message_thread_id, bool(message.is_topic_message)
+            author = self._sender(message)
+            if author is None:
+                return None
+            user = author
+            point, venue = tg.message.location, message.venue
+            event = Location(point.latitude, point.longitude, venue.title if venue else "",
+                             venue.address if venue else "")
         else:
             return None
         chat_ref = ChatRef(
@@ -262,7 +272,9 @@ class Receiving(Journaling):
             title=chat.title or chat.full_name,
             is_private=chat.type == ChatType.PRIVATE,
         )
-        return Update(update_id=str(tg.update_id), chat=chat_ref, user=user, event=event)
+        message_id = tg.message.message_id if tg.message is not None else None
+        return Update(update_id=str(tg.update_id), chat=chat_ref, user=user, event=event,
+                      message_id=str(message_id) if message_id is not None else None)
 
     def _command(self, message: Message) -> Command | bool | None:
         """A ``Command``; None for plain text; False for a command addressed to another bot."""

@@ -9,7 +9,7 @@ import asyncio
 import logging
 from typing import Any
 
-from telegram import Bot, InputFile, Message
+from telegram import Bot, ForceReply, InputFile, Message, ReplyParameters
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden
 
@@ -17,9 +17,10 @@ from adapters.telegram._answers import MAX_ANSWER, Answers, current_query
 from adapters.telegram._render import MAX_CAPTION, MAX_TEXT, escape, keyboard, split_text, truncate
 from adapters.telegram._send_queue import Job, SendQueue
 from bot.errors import Undeliverable
-from bot.events import ChatRef, Edit, File, Notice, Outgoing, Reply
+from bot.events import ChatRef, Edit, File, Location, Notice, Outgoing, Reply
 
 log = logging.getLogger(__name__)
+MAX_VENUE = 256  # a venue's title and address are short lines on Telegram
 
 
 class Sending:
@@ -67,12 +68,22 @@ class Sending:
             )
             sent = await self.queue.submit(chat_id, job)
             return str(sent.message_id) if isinstance(sent, Message) else None
+        if isinstance(message, Location):  # a venue when it has a name (Telegram shows it with the pin)
+            point = {"chat_id": chat_id, "latitude": message.latitude, "longitude": message.longitude, **thread}
+            address = message.address or f"{message.latitude:.5f}, {message.longitude:.5f}"
+            job = (Job(self._call("send_venue"), {**point, "title": message.name[:MAX_VENUE],
+                                                   "address": address[:MAX_VENUE]})
+                   if message.name else Job(self._call("send_location"), point))
+            sent = await self.queue.submit(chat_id, job)
+            return str(sent.message_id) if isinstance(sent, Message) else None
         text, buttons = message.text, message.buttons
         pieces = split_text(text)
         futures = []
         for index, piece in enumerate(pieces):
-            markup = keyboard(buttons) if index == len(pieces) - 1 else None
-            kwargs = {"chat_id": chat_id, "reply_markup": markup, **thread}
+            last = index == len(pieces) - 1
+            markup = keyboard(buttons) if last else None
+            asking = self._asking(chat, message) if last and isinstance(message, Reply) and message.ask else {}
+            kwargs = {"chat_id": chat_id, "reply_markup": markup, **thread, **asking}
             job = Job(
                 self._call("send_message"),
                 {**kwargs, "text": escape(piece), "parse_mode": ParseMode.HTML},
@@ -82,6 +93,18 @@ class Sending:
         results = await asyncio.gather(*futures)
         last = results[-1]
         return str(last.message_id) if isinstance(last, Message) else None
+
+    @staticmethod
+    def _asking(chat: ChatRef, message: Reply) -> dict[str, Any]:
+        """A dialog's question in a group: with privacy mode on, the person's answer reaches the bot only
+        as a reply to it, so it replies to their message and (without buttons to press) opens the reply
+        box for them alone: ``selective`` targets the sender of the message replied to."""
+        asking: dict[str, Any] = {}
+        if message.reply_to is not None and not chat.is_private:
+            asking["reply_parameters"] = ReplyParameters(int(message.reply_to), allow_sending_without_reply=True)
+            if not message.buttons:
+                asking["reply_markup"] = ForceReply(selective=True)
+        return asking
 
     def _call(self, method: str) -> Any:
         bound = getattr(self.bot, method)

@@ -10,6 +10,7 @@ from bot.context import Context
 from bot.errors import UserError
 from bot.i18n import _
 from bot.interlinker import button, dialog
+from bot.words import is_skip
 from interlinkers.polls._parsing import (
     MAX_OPTIONS,
     MIN_OPTIONS,
@@ -21,9 +22,6 @@ from interlinkers.polls._parsing import (
 )
 from interlinkers.polls._shared import NAME
 
-_DONE = {"no", "none", "ok", "create", "-", "nessuna", "nessuno", "crea", "ninguna", "ninguno", "crear", "ne",
-         "nav", "izveidot"}
-
 
 class CreateDialog:
     """Mixed into ``Polls``; uses its ``create``."""
@@ -33,13 +31,13 @@ class CreateDialog:
 
     async def start_create(self, ctx: Context) -> None:
         await ctx.start_dialog(NAME, "create", "question", {})
-        ctx.reply(_("What is the question of the poll? (Send /cancel to stop.)"))
+        ctx.ask(_("What is the question of the poll? (Send /cancel to stop.)"))
 
     @dialog("create")
     async def create_dialog(self, ctx: Context, text: str, step: str, data: dict[str, Any]) -> None:
         if step == "question":
             await ctx.start_dialog(NAME, "create", "options", {"question": check_question(text)})
-            ctx.reply(_("Now send the options separated by |, for example: Library | Park | Community centre "
+            ctx.ask(_("Now send the options separated by |, for example: Library | Park | Community centre "
                         "(from {minimum} to {maximum}).").format(minimum=MIN_OPTIONS, maximum=MAX_OPTIONS))
             return
         if step == "options":
@@ -47,14 +45,14 @@ class CreateDialog:
             await ctx.start_dialog(NAME, "create", "settings", {**data, "options": list(options)})
             self._ask_settings(ctx)
             return
-        if text.strip().casefold() in _DONE:
+        if is_skip(text):
             settings: dict[str, Any] = {}
         else:
             settings = parse_settings(text, ctx.tz)
         await self._finish(ctx, data, settings)
 
     def _ask_settings(self, ctx: Context) -> None:
-        ctx.reply(
+        ctx.ask(
             _("Last step: settings, if you want any, separated by |: closes in 2 hours · anonymous · hidden · "
               "quorum 5 · multiple 2 · ranked · score · dots 5 · add options. Or press a button; “no” creates the "
               "poll as it is."),

@@ -15,7 +15,8 @@ from sqlalchemy import select
 from bot.context import Context
 from bot.direct import Recipient
 from bot.errors import UserError
-from bot.events import File, Reply
+from bot.events import File, Location, Reply
+from bot.geo import Point
 from bot.i18n import N_, _, current_locale, format_datetime
 from bot.interlinker import button, command, job
 from bot.roles import Role
@@ -24,7 +25,15 @@ from interlinkers.scheduling import _ics as ics_files
 from interlinkers.scheduling import _recurrence as recurrence
 from interlinkers.scheduling import _view as view
 from interlinkers.scheduling._models import Event, Rsvp
-from interlinkers.scheduling._parsing import GOING, MAYBE, parse_event, parse_number, parse_reschedule, rsvp_answer
+from interlinkers.scheduling._parsing import (
+    GOING,
+    MAYBE,
+    EventDraft,
+    parse_event,
+    parse_number,
+    parse_reschedule,
+    rsvp_answer,
+)
 from interlinkers.scheduling._shared import (
     DEFAULT_REMINDERS,
     NAME,
@@ -36,6 +45,7 @@ from interlinkers.scheduling._shared import (
     going_count,
     held_job,
     ics,
+    point_of,
     remind_job,
     upcoming,
     zone,
@@ -48,21 +58,31 @@ MAX_LISTED = 10
 class Events:
     """The event half of the scheduling Interlinker."""
 
-    @command("event", help=N_("Plan an event (one-off or recurring)"),
+    @command("event", help=N_("Plan an event, one-off or recurring (alone: I ask step by step)"),
              usage=N_("<title> | <when> [| <length>] [| <place>] [| capacity N]"))
     async def event(self, ctx: Context, args: str) -> None:
-        draft = parse_event(args, ctx.tz)
+        if not args.strip():
+            await self.ask_event(ctx)
+            return
+        await self.plan_event(ctx, parse_event(args, ctx.tz))
+
+    async def ask_event(self, ctx: Context) -> None:
+        raise NotImplementedError  # the dialog (``_dialogs.Dialogs``)
+
+    async def plan_event(self, ctx: Context, draft: EventDraft) -> None:
         await self.create_event(ctx, title=draft.title, start=draft.start, rule=draft.rule,
                                 minutes=int(draft.duration.total_seconds() // 60), place=draft.place,
-                                capacity=draft.capacity, reminders=draft.reminders, creator_id=ctx.user_id,
-                                origin="event")
+                                point=draft.point, capacity=draft.capacity, reminders=draft.reminders,
+                                creator_id=ctx.user_id, origin="event")
 
     async def create_event(self, ctx: Context, *, title: str, start: datetime, rule: recurrence.Rule | None,
                            minutes: int, place: str | None, capacity: int | None, reminders: str | None,
-                           creator_id: int | None, origin: str) -> Event:
-        """Store, show with RSVP buttons, send the invite, plan reminders, and tell the PA."""
+                           creator_id: int | None, origin: str, point: Point | None = None) -> Event:
+        """Store, show with RSVP buttons, send the invite (and the place's pin), plan reminders, and tell
+        the PA."""
         event = Event(initiative_id=ctx.initiative.id, number=await ctx.next_number("event"),
                       uid=f"{uuid.uuid4()}@interlink", title=title, place=place, starts_at=start.astimezone(UTC),
+                      latitude=point.latitude if point else None, longitude=point.longitude if point else None,
                       duration_minutes=minutes, timezone=ctx.initiative.timezone, rule=recurrence.encode(rule),
                       capacity=capacity, reminders=reminders, status="scheduled", sequence=0,
                       creator_id=creator_id, platform=ctx.chat.platform, chat_id=ctx.chat.chat_id,
@@ -72,6 +92,8 @@ class Events:
         await self._show(ctx, event, new=True)
         with ctx.for_group():
             ctx.send_file(self._invite(event))
+            if point is not None:
+                ctx.send_location(Location(point.latitude, point.longitude, place or title))
         await self._plan(ctx, event)
         await ctx.record_outcome("event_confirmed", title, {**self._facts(event), "origin": origin, "going": 0})
         return event
@@ -171,6 +193,9 @@ class Events:
         if event is None or event.status != "scheduled" or event.sequence != sequence:
             return
         begins = datetime.fromisoformat(starts)
+        if begins <= datetime.now(UTC):  # ran late (the bot was down) past the start: too late to remind
+            await self._plan(ctx, event, after=datetime.now(UTC))
+            return
         going = (await answers(ctx, event))[GOING]
         left = format_timedelta(begins - datetime.now(UTC), threshold=1.5, add_direction=True,
                                 locale=current_locale())
@@ -304,5 +329,6 @@ class Events:
     def _facts(event: Event) -> dict[str, Any]:
         return {"number": event.number, "starts_at": event.starts_at.astimezone(UTC).isoformat(),
                 "timezone": event.timezone, "duration_minutes": event.duration_minutes, "place": event.place,
+                "point": point_of(event),
                 "recurrence": event.rule, "capacity": event.capacity, "uid": event.uid}
 

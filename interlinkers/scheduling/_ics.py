@@ -36,6 +36,7 @@ class IcsEvent:
     duration: timedelta
     tz: str  # IANA zone, e.g. "Europe/Rome"; DTSTART is written with this TZID
     place: str | None = None
+    geo: tuple[float, float] | None = None  # GEO: latitude, longitude
     description: str | None = None
     rule: Rule | None = None  # RRULE when recurring
     cancelled: bool = False  # STATUS:CANCELLED
@@ -88,6 +89,8 @@ def _vevent(event: IcsEvent, *, cancel: bool) -> Event:
     )
     if event.rule is not None:
         vevent.add("RRULE", to_rrule(event.rule, zone))
+    if event.geo is not None:
+        vevent.add("GEO", event.geo)
     return vevent
 
 

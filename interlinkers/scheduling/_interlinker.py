@@ -14,8 +14,8 @@ from bot.errors import UserError
 from bot.i18n import N_, _
 from bot.interlinker import Catalogue, Interlinker, SettingSpec
 from bot.when import lead_times_text, parse_lead_times
+from interlinkers.scheduling._dialogs import Dialogs
 from interlinkers.scheduling._feed import CalendarFeed, feed_route
-from interlinkers.scheduling._meets import Meets
 from interlinkers.scheduling._models import Answer, Rsvp
 from interlinkers.scheduling._shared import DEFAULT_REMINDERS, NAME
 
@@ -42,7 +42,7 @@ def _describe_switch(stored: str) -> str:
     return _("on") if stored == "on" else _("off")
 
 
-class Scheduling(Meets, CalendarFeed, Interlinker):
+class Scheduling(Dialogs, CalendarFeed, Interlinker):
     name = NAME
     catalogue = Catalogue(
         title=N_("Scheduling"),

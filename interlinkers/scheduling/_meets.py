@@ -16,7 +16,7 @@ from bot.roles import Role
 from interlinkers.scheduling import _view as view
 from interlinkers.scheduling._events import Events
 from interlinkers.scheduling._models import Answer, Meet, Slot
-from interlinkers.scheduling._parsing import IF_NEED, NO, YES, parse_meet, parse_number, slot_answers
+from interlinkers.scheduling._parsing import IF_NEED, NO, YES, MeetDraft, parse_meet, parse_number, slot_answers
 from interlinkers.scheduling._shared import NAME, close_job, find_meet, meet_key
 
 _NEXT = {None: YES, YES: IF_NEED, IF_NEED: NO, NO: YES}
@@ -25,10 +25,18 @@ _NEXT = {None: YES, YES: IF_NEED, IF_NEED: NO, NO: YES}
 class Meets(Events):
     """Date polls, which end as events (``Events.create_event``)."""
 
-    @command("meet", help=N_("Find a date: offer times, everyone answers"),
+    @command("meet", help=N_("Find a date: offer times, everyone answers (alone: I ask step by step)"),
              usage=N_("<title> | <time> | <time> … [| closes …]"))
     async def meet(self, ctx: Context, args: str) -> None:
-        draft = parse_meet(args, ctx.tz)
+        if not args.strip():
+            await self.ask_meet(ctx)
+            return
+        await self.create_meet(ctx, parse_meet(args, ctx.tz))
+
+    async def ask_meet(self, ctx: Context) -> None:
+        raise NotImplementedError  # the dialog (``_dialogs.Dialogs``)
+
+    async def create_meet(self, ctx: Context, draft: MeetDraft) -> None:
         meet = Meet(initiative_id=ctx.initiative.id, number=await ctx.next_number("meet"), title=draft.title,
                     duration_minutes=int(draft.duration.total_seconds() // 60), creator_id=ctx.user_id,
                     platform=ctx.chat.platform, chat_id=ctx.chat.chat_id, thread_id=ctx.chat.thread_id,

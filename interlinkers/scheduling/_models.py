@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Float, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models import Base, utcnow
@@ -60,6 +60,8 @@ class Event(Base):
     uid: Mapped[str] = mapped_column(String(128), unique=True)
     title: Mapped[str] = mapped_column(String(200))
     place: Mapped[str | None] = mapped_column(String(200))
+    latitude: Mapped[float | None] = mapped_column(Float)  # the place's point, when shared or typed
+    longitude: Mapped[float | None] = mapped_column(Float)
     starts_at: Mapped[datetime]  # the first occurrence
     duration_minutes: Mapped[int] = mapped_column(Integer)
     timezone: Mapped[str] = mapped_column(String(64))

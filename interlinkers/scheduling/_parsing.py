@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.errors import UserError
+from bot.geo import Point, read_point
 from bot.i18n import _
 from bot.when import parse_lead_times, plain, read_moment
 from interlinkers.scheduling._recurrence import Rule, parse_when
@@ -54,6 +55,7 @@ class EventDraft:
     rule: Rule | None
     duration: timedelta
     place: str | None
+    point: Point | None
     capacity: int | None
     reminders: str | None
 
@@ -72,7 +74,7 @@ def parse_meet(args: str, tz: ZoneInfo, now: datetime | None = None) -> MeetDraf
     parts = _parts(args)
     if len(parts) < 3:
         raise UserError(_("Give a title and at least two times, separated by “|”.") + "\n" + meet_example())
-    title = _title(parts[0])
+    title = check_title(parts[0])
     closes_at: datetime | None = None
     duration = DEFAULT_DURATION
     slots: list[datetime] = []
@@ -101,29 +103,32 @@ def parse_event(args: str, tz: ZoneInfo, now: datetime | None = None) -> EventDr
     parts = _parts(args)
     if len(parts) < 2:
         raise UserError(_("Give a title and a time, separated by “|”.") + "\n" + event_example())
-    title = _title(parts[0])
+    title = check_title(parts[0])
     start, rule = parse_when(parts[1], tz, now)
     if start - now > MAX_AHEAD:
         raise UserError(_("An event can be at most two years ahead."))
-    duration, place, capacity, reminders = DEFAULT_DURATION, None, None, None
+    duration, capacity, reminders = DEFAULT_DURATION, None, None
+    place: str | None = None
+    point: Point | None = None
     for part in parts[2:]:
         head, _sep, rest = part.partition(" ")
         if (length := _duration(part)) is not None:
             duration = length
-        elif plain(head) in _CAPACITY and rest.strip().isdigit():
-            capacity = int(rest)
+        elif (counted := _capacity(part)) is not None:
+            capacity = counted
             if not 1 <= capacity <= MAX_CAPACITY:
                 raise UserError(_("The number of places must be between 1 and {limit}.").format(limit=MAX_CAPACITY))
         elif plain(head) in _REMIND and rest:
             reminders = parse_lead_times(rest)
-        elif place is None:
+        elif place is None and point is None:
             if len(part) > MAX_PLACE:
                 raise UserError(_("The place is {length} characters long; the limit is {limit}.").format(
                     length=len(part), limit=MAX_PLACE))
-            place = part
+            words, point = read_point(part)
+            place = words or None
         else:
             raise UserError(_("I did not understand “{part}”.").format(part=part[:60]) + "\n" + event_example())
-    return EventDraft(title, start, rule, duration, place, capacity, reminders)
+    return EventDraft(title, start, rule, duration, place, point, capacity, reminders)
 
 
 def parse_reschedule(args: str, tz: ZoneInfo, now: datetime | None = None) -> tuple[int, datetime, Rule | None,
@@ -180,7 +185,10 @@ def _parts(args: str) -> list[str]:
     return [" ".join(part.split()) for part in args.split("|") if part.strip()]
 
 
-def _title(text: str) -> str:
+def check_title(text: str) -> str:
+    text = " ".join(text.split())
+    if not text:
+        raise UserError(_("The title is empty."))
     if len(text) > MAX_TITLE:
         raise UserError(_("The title is {length} characters long; the limit is {limit}.").format(
             length=len(text), limit=MAX_TITLE))
@@ -199,11 +207,20 @@ def _moment(text: str, tz: ZoneInfo, now: datetime) -> datetime:
     return found.astimezone(UTC)
 
 
+def _capacity(text: str) -> int | None:
+    """``capacity 20``, ``posti 20`` or ``20 posti``: the number of places, or None when ``text`` is not one."""
+    words = plain(text).split()
+    if len(words) != 2:
+        return None
+    number = words[1] if words[0] in _CAPACITY else words[0] if words[1] in _CAPACITY else ""
+    return int(number) if number.isdigit() and len(number) < 10 else None
+
+
 def _duration(text: str) -> timedelta | None:
     """``2h``, ``90 min``, ``1h30``, ``1.5h``: a length, or None when ``text`` is not one."""
     typed = plain(text).replace(" ", "")
-    match = re.fullmatch(r"(?:(\d{1,3}(?:[.,]\d)?)(?:h|ore|ora|horas?|st|stundas?))?"
-                         r"(?:(\d{1,4})(?:m|min|minuti|minutos)?)?", typed)
+    match = re.fullmatch(r"(?:(\d{1,3}(?:[.,]\d)?)(?:h|hours?|ore|ora|horas?|st|stundas?|stunda))?"
+                         r"(?:(\d{1,4})(?:m|min|minutes?|minut[io]|minutos?|minutas?|minute)?)?", typed)
     if not typed or match is None or not any(match.groups()):
         return None
     hours = float((match.group(1) or "0").replace(",", "."))

@@ -82,8 +82,14 @@ def duration(event: Event) -> timedelta:
 
 def ics(event: Event) -> IcsEvent:
     return IcsEvent(uid=event.uid, sequence=event.sequence, title=event.title, start=first_start(event),
-                    duration=duration(event), tz=event.timezone, place=event.place, rule=rule_of(event),
-                    cancelled=event.status == "cancelled")
+                    duration=duration(event), tz=event.timezone, place=event.place, geo=point_of(event),
+                    rule=rule_of(event), cancelled=event.status == "cancelled")
+
+
+def point_of(event: Event) -> tuple[float, float] | None:
+    if event.latitude is None or event.longitude is None:
+        return None
+    return (event.latitude, event.longitude)
 
 
 async def answers(ctx: Context, event: Event) -> dict[int, list[int]]:

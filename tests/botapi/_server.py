@@ -29,7 +29,8 @@ from ._html import EntityError, parse_html
 JSON = dict[str, Any]
 ANONYMOUS_ADMIN_ID = 1087968824
 SEND_METHODS = frozenset(
-    {"sendMessage", "editMessageText", "sendDocument", "sendPoll", "editMessageReplyMarkup"}
+    {"sendMessage", "editMessageText", "sendDocument", "sendPoll", "editMessageReplyMarkup", "sendLocation",
+     "sendVenue"}
 )
 _JSON_FIELDS = frozenset(
     {"reply_markup", "entities", "allowed_updates", "commands", "drop_pending_updates", "show_alert",
@@ -104,6 +105,9 @@ class Sent:
     filename: str | None = None
     thread_id: int | None = None
     content: bytes | None = None
+    location: tuple[float, float] | None = None
+    reply_to: int | None = None  # the message it answers (reply_parameters)
+    force_reply: bool = False  # ForceReply: the reader's client opens a reply to it
 
 
 class _Window:
@@ -221,6 +225,21 @@ class FakeBotAPI:
             message["message_thread_id"] = topic
             message["is_topic_message"] = True
         if chat.type != "private" and self.privacy_mode and not text.startswith("/") and reply_to is None:
+            return None
+        return self.push({"message": message})
+
+    def send_location(self, user: User, chat: Chat, latitude: float, longitude: float, *,
+                      title: str | None = None, address: str | None = None, reply_to: int | None = None) -> int | None:
+        """A user shares a location (a venue with ``title`` and ``address``); in groups under privacy mode
+        the bot sees it only as a reply to one of its messages."""
+        message = self._user_message(user.to_json(), chat, "")
+        del message["text"]
+        message["location"] = {"latitude": latitude, "longitude": longitude}
+        if title is not None:
+            message["venue"] = {"location": message["location"], "title": title, "address": address or ""}
+        if reply_to is not None:
+            message["reply_to_message"] = self.messages[(chat.id, reply_to)]
+        if chat.type != "private" and self.privacy_mode and reply_to is None:
             return None
         return self.push({"message": message})
 
@@ -491,6 +510,8 @@ class FakeBotAPI:
         markup = params.get("reply_markup")
         if not markup:
             return []
+        if isinstance(markup, dict) and markup.get("force_reply") is True:
+            return []  # the reply box opens for the person (``Sent.force_reply``)
         if not isinstance(markup, dict) or not isinstance(markup.get("inline_keyboard"), list):
             raise ApiError(400, "Bad Request: can't parse reply keyboard markup JSON object")
         rows: list[list[tuple[str, str]]] = []
@@ -536,13 +557,23 @@ class FakeBotAPI:
                          "from": self.bot_user.to_json(), "text": plain}
         if buttons:
             message["reply_markup"] = params["reply_markup"]
+        replying = params.get("reply_parameters")
+        if isinstance(replying, dict):
+            replied = self.messages.get((chat.id, int(replying.get("message_id", 0))))
+            if replied is not None:
+                message["reply_to_message"] = replied
+            elif not replying.get("allow_sending_without_reply"):
+                raise ApiError(400, "Bad Request: message to be replied not found")
         self.messages[(chat.id, message_id)] = message
         thread = params.get("message_thread_id")
         if thread is not None:
             message["message_thread_id"] = int(thread)
             message["is_topic_message"] = True
+        markup = params.get("reply_markup")
         self.sent.append(Sent(method, chat.id, message_id, plain, raw, buttons, time.monotonic(), **extra,
-                              thread_id=int(thread) if thread is not None else None))
+                              thread_id=int(thread) if thread is not None else None,
+                              reply_to=message.get("reply_to_message", {}).get("message_id"),
+                              force_reply=isinstance(markup, dict) and markup.get("force_reply") is True))
         return message
 
     async def _m_sendMessage(self, params: JSON) -> JSON:
@@ -578,6 +609,30 @@ class FakeBotAPI:
                               filename=document[0], content=document[1])
         message["document"] = {"file_id": f"doc{message['message_id']}", "file_unique_id": "u",
                                "file_name": document[0]}
+        return message
+
+    async def _m_sendLocation(self, params: JSON) -> JSON:
+        return self._point(params, "sendLocation")
+
+    async def _m_sendVenue(self, params: JSON) -> JSON:
+        for name in ("title", "address"):
+            if not str(params.get(name, "")).strip():
+                raise ApiError(400, f"Bad Request: {name} is empty")
+        return self._point(params, "sendVenue")
+
+    def _point(self, params: JSON, method: str) -> JSON:
+        chat = self._chat(params)
+        try:
+            latitude, longitude = float(params["latitude"]), float(params["longitude"])
+        except (KeyError, TypeError, ValueError):
+            raise ApiError(400, "Bad Request: wrong latitude or longitude") from None
+        if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+            raise ApiError(400, "Bad Request: wrong location")
+        plain = str(params.get("title", ""))
+        message = self._store(chat, method, plain, plain, params, [], location=(latitude, longitude))
+        message["location"] = {"latitude": latitude, "longitude": longitude}
+        if method == "sendVenue":
+            message["venue"] = {"location": message["location"], "title": plain, "address": params["address"]}
         return message
 
     async def _m_answerCallbackQuery(self, params: JSON) -> bool:

@@ -12,11 +12,12 @@ import gettext
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import datetime, tzinfo
+from datetime import date, datetime, tzinfo
 from functools import cache
 from pathlib import Path
 
 from babel import Locale
+from babel.dates import format_date, format_skeleton
 from babel.dates import format_datetime as _babel_datetime
 from babel.lists import format_list as _babel_list
 from babel.numbers import format_decimal, format_percent
@@ -115,6 +116,31 @@ def match_locale(language_code: str | None) -> str | None:
 def format_datetime(value: datetime, tz: tzinfo, fmt: str = "medium") -> str:
     """A date and time in the current locale and the initiative's zone."""
     return _babel_datetime(value, format=fmt, tzinfo=tz, locale=_current.get())
+
+
+# Our English is British: "Sat 6 Mar", a 24-hour clock.
+_DATE_LOCALES = {"en": "en_GB"}
+
+
+def format_moment(value: datetime, tz: tzinfo, *, year: bool = False) -> str:
+    """A day and its time as the reader's language writes them, in CLDR's own order and punctuation:
+    "Sat 6 Mar, 10:00", "sab 6 mar, 10:00", "sáb, 6 mar, 10:00", "sestd., 6. marts 10:00"."""
+    locale = Locale.parse(_DATE_LOCALES.get(_current.get(), _current.get()))
+    local = value.astimezone(tz)
+    day = format_skeleton("yMMMEd" if year else "MMMEd", local, locale=locale)
+    clock = format_skeleton("Hm", local, locale=locale)
+    return str(locale.datetime_formats["medium"]).replace("{1}", day).replace("{0}", clock)
+
+
+def format_long_date(value: date) -> str:
+    """A date written out ("31 March 2027", "31 marzo 2027", "2027. gada 31. marts")."""
+    return format_date(value, format="long", locale=Locale.parse(_DATE_LOCALES.get(_current.get(), _current.get())))
+
+
+def format_clock(value: datetime, tz: tzinfo) -> str:
+    """The time of day alone ("10:00"), as ``format_moment`` writes it."""
+    locale = Locale.parse(_DATE_LOCALES.get(_current.get(), _current.get()))
+    return format_skeleton("Hm", value.astimezone(tz), locale=locale)
 
 
 def format_number(value: float) -> str:

@@ -13,7 +13,7 @@ from adapters.matrix import _render as matrix_render
 from bot.codec import decode, decode_update, encode, encode_update
 from bot.events import ChatRef, Location, Reply, Update, UserRef
 from bot.geo import Point, read_point
-from bot.i18n import using_locale
+from bot.i18n import format_moment, using_locale
 from bot.when import read_moment
 
 ROME = ZoneInfo("Europe/Rome")
@@ -89,3 +89,16 @@ def test_moments_are_read_as_our_groups_write_them(typed: str, language: str, me
         found = read_moment(typed, ROME, NOW)
     assert found is not None and found.astimezone(ROME).strftime("%Y-%m-%d %H:%M") == meant
     assert found.microsecond == 0
+
+
+@pytest.mark.parametrize(("language", "short", "with_year"), [
+    ("en", "Sat 6 Mar, 10:00", "Sat, 6 Mar 2027, 10:00"),  # British English: day first, 24-hour clock
+    ("it", "sab 6 mar, 10:00", "sab 6 mar 2027, 10:00"),
+    ("es", "sáb, 6 mar, 10:00", "sáb, 6 mar 2027, 10:00"),
+    ("lv", "sestd., 6. marts 10:00", "sestd., 2027. g. 6. marts 10:00"),  # the ordinal dot Latvian needs
+])
+def test_moments_are_written_as_each_language_writes_them(language: str, short: str, with_year: str) -> None:
+    moment = datetime(2027, 3, 6, 9, 0, tzinfo=UTC)  # 10:00 in Rome
+    with using_locale(language):
+        assert format_moment(moment, ROME) == short
+        assert format_moment(moment, ROME, year=True) == with_year

@@ -63,7 +63,7 @@ async def test_date_poll_to_event_with_invite_rsvp_and_changes(console_chat: Con
 
     confirmed = await say("@ann /confirm 1")  # the rule: most yes (cat's), then most if need be (ben's)
     assert "Event #1: Team meeting" in confirmed
-    assert "Sun 7 Mar 2027, 15:00–16:30 (Europe/Rome)" in confirmed
+    assert "Sun, 7 Mar 2027, 15:00–16:30 (Europe/Rome)" in confirmed
     invite = _ics(confirmed)
     assert invite["METHOD"] == "REQUEST"
     event = invite.walk("VEVENT")[0]
@@ -79,7 +79,7 @@ async def test_date_poll_to_event_with_invite_rsvp_and_changes(console_chat: Con
     assert "#1 Team meeting" in await say("@dan /events")
 
     moved = await say("@ann /reschedule 1 2027-03-14 11:00")
-    assert "Sun 14 Mar 2027, 11:00–12:30" in moved
+    assert "Sun, 14 Mar 2027, 11:00–12:30" in moved
     assert "bot → ben: Event “Team meeting” is moved" in moved and "bot → cat:" in moved  # those who answered
     again = _ics(moved).walk("VEVENT")[0]
     assert str(again["UID"]) == uid and int(again["SEQUENCE"]) == 1
@@ -135,7 +135,7 @@ async def test_deadline_confirms_the_best_time_and_recurring_events_report_each_
     await say("@ben /answer 1 maybe yes")
     await say("@cat /answer 1 yes yes")
     said = await _fire(console_chat, "scheduling:close:")
-    assert "Event #1: Assembly" in said and "Sun 6 Jun 2027, 10:00–12:00" in said
+    assert "Event #1: Assembly" in said and "Sun, 6 Jun 2027, 10:00–12:00" in said
 
     weekly = await say("@ann /event Reading hour | every Saturday 16:00 | 1h | Library")
     assert "every Saturday" in weekly
@@ -190,7 +190,7 @@ async def test_step_by_step_event_with_a_shared_place_and_date_poll(console_chat
     assert "Last step" in await say("@ann Park gate, Via Roma 1 (45.07030, 7.68690)")
     said = await say("@ann 2 places | remind 2h")
     assert "Event #1: Clean-up / with gloves" in said
-    assert "When: Sat 6 Mar 2027, 10:00–13:00 (Europe/Rome)" in said and "Where: Park gate, Via Roma 1" in said
+    assert "When: Sat, 6 Mar 2027, 10:00–13:00 (Europe/Rome)" in said and "Where: Park gate, Via Roma 1" in said
     assert "2 places left" in said
     assert "[location: Park gate, Via Roma 1 (45.07030, 7.68690)] https://www.openstreetmap.org/" in said
     vevent = _ics(said).walk("VEVENT")[0]

@@ -248,7 +248,7 @@ def test_describe_in_english() -> None:
         assert describe(Rule("daily"), ROME, first) == "every day"
         assert describe(Rule("monthly"), ROME, first) == "every month on day 28"
         until = describe(Rule("weekly", weekday=5, until=MARCH_END), ROME, first)
-        assert until == "every Saturday until March 31, 2027"
+        assert until == "every Saturday until 31 March 2027"  # British English, as the bot writes
 
 
 def test_describe_uses_the_readers_weekday_and_date_names() -> None:
@@ -258,6 +258,9 @@ def test_describe_uses_the_readers_weekday_and_date_names() -> None:
         assert "sabato" in describe(rule, ROME, first) and "marzo 2027" in describe(rule, ROME, first)
     with using_locale("lv"):
         assert "2027" in describe(rule, ROME, first) and "mart" in describe(rule, ROME, first)
+        assert describe(rule, ROME, first).startswith("katru sestdienu"), "“every” takes the accusative"
+    with using_locale("es"):
+        assert describe(rule, ROME, first).startswith("cada sábado hasta el 31 de marzo de 2027")
 
 
 # --- .ics ---------------------------------------------------------------------------------------------------------

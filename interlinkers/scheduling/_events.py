@@ -17,7 +17,7 @@ from bot.direct import Recipient
 from bot.errors import UserError
 from bot.events import File, Location, Reply
 from bot.geo import Point
-from bot.i18n import N_, _, current_locale, format_datetime
+from bot.i18n import N_, _, current_locale, format_moment
 from bot.interlinker import button, command, job
 from bot.roles import Role
 from bot.when import lead_times
@@ -179,7 +179,7 @@ class Events:
             ctx.reply(_("Event #{number} “{title}” is cancelled.").format(number=event.number, title=event.title))
             ctx.send_file(self._invite(event))
         await self._tell_answered(ctx, event, lambda: _("Event “{title}” ({when}) is cancelled.").format(
-            title=event.title, when=format_datetime(first_start(event), zone(event), "EEE d MMM, HH:mm")))
+            title=event.title, when=format_moment(first_start(event), zone(event))))
         await ctx.record_outcome("event_cancelled", event.title, {**self._facts(event),
                                                                    "going": await going_count(ctx, event)})
 
@@ -200,7 +200,7 @@ class Events:
         left = format_timedelta(begins - datetime.now(UTC), threshold=1.5, add_direction=True,
                                 locale=current_locale())
         lines = [_("Reminder: {title} starts {left} ({when}).").format(
-            title=event.title, left=left, when=format_datetime(begins, ctx.tz, "EEE d MMM, HH:mm"))]
+            title=event.title, left=left, when=format_moment(begins, ctx.tz))]
         if event.place:
             lines.append(_("Where: {place}").format(place=event.place))
         lines.append(_("Going: {count}. Not answered yet? Press a button on event #{number} or send "
@@ -213,7 +213,7 @@ class Events:
             def private(person: Recipient) -> list[Reply]:
                 tz = person.zone(event.timezone)
                 text = _("Reminder: {title} starts {left} ({when}).").format(
-                    title=event.title, when=f"{format_datetime(begins, tz, 'EEE d MMM, HH:mm')} ({tz.key})",
+                    title=event.title, when=f"{format_moment(begins, tz)} ({tz.key})",
                     left=format_timedelta(begins - datetime.now(UTC), threshold=1.5, add_direction=True,
                                           locale=current_locale()))
                 return [Reply(text + (("\n" + _("Where: {place}").format(place=event.place)) if event.place else ""))]

@@ -16,17 +16,16 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, get_day_names, get_month_names
+from babel.dates import get_day_names, get_month_names
 from dateutil import rrule as _rr  # type: ignore[import-untyped]  # no stubs; rrule is all we use
 
 from bot.errors import UserError
-from bot.i18n import _, current_locale, format_datetime, ngettext
+from bot.i18n import N_, _, current_locale, format_long_date, format_moment, ngettext
 from bot.when import IN_WORDS, LANGUAGES, plain, read_moment
 
 FREQUENCIES = ("daily", "weekly", "monthly")
 _ORDINALS = (1, 2, 3, 4, -1)
 _CODES = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")  # RFC 5545 weekday codes, Monday first like date.weekday()
-_MOMENT = "EEE d MMM y, HH:mm"  # as the event cards show it
 _RRULE_FREQ = {"daily": _rr.DAILY, "weekly": _rr.WEEKLY, "monthly": _rr.MONTHLY}
 
 
@@ -201,8 +200,8 @@ def parse_when(text: str, tz: ZoneInfo, now: datetime) -> tuple[datetime, Rule |
         until = _read_until(until_text, tz, now)
         if until < first.date():
             raise UserError(_("It would stop on {until}, before it even starts on {first}.").format(
-                until=format_date(until, format="long", locale=current_locale()),
-                first=format_datetime(first, tz, _MOMENT)))
+                until=format_long_date(until),
+                first=format_moment(first, tz, year=True)))
         rule = replace(rule, until=until)
     return first, rule
 
@@ -223,7 +222,7 @@ def _one_off(words: str, tz: ZoneInfo, now: datetime) -> datetime:
         moment = datetime.combine(moment.date(), time(*clock), tzinfo=tz)
     if moment <= now:
         raise UserError(_("{moment} has already passed: say a moment still to come.").format(
-            moment=format_datetime(moment, tz, _MOMENT)))
+            moment=format_moment(moment, tz, year=True)))
     return moment
 
 
@@ -501,6 +500,10 @@ def decode(text: str | None) -> Rule | None:
     )
 
 
+_EVERY_WEEKDAY = (N_("every Monday"), N_("every Tuesday"), N_("every Wednesday"), N_("every Thursday"),
+                  N_("every Friday"), N_("every Saturday"), N_("every Sunday"))
+
+
 def describe(rule: Rule, tz: ZoneInfo, first: datetime) -> str:
     """The rule in words, in the reader's language: "every Saturday until 31 March 2027"."""
     locale = current_locale()
@@ -509,9 +512,10 @@ def describe(rule: Rule, tz: ZoneInfo, first: datetime) -> str:
     count = rule.interval
     if rule.freq == "daily":
         text = _("every day") if count == 1 else ngettext("every {count} day", "every {count} days", count)
+    elif rule.freq == "weekly" and count == 1:  # whole phrases: the weekday's form depends on "every"
+        text = _(_EVERY_WEEKDAY[weekday])
     elif rule.freq == "weekly":
-        text = (_("every {weekday}") if count == 1
-                else ngettext("every {count} week on {weekday}", "every {count} weeks on {weekday}", count))
+        text = ngettext("every {count} week on {weekday}", "every {count} weeks on {weekday}", count)
     elif rule.ordinal is not None:
         text = {
             1: _("the first {weekday} of each month"),
@@ -526,7 +530,7 @@ def describe(rule: Rule, tz: ZoneInfo, first: datetime) -> str:
     text = text.format(count=count, weekday=day_name, day=first.astimezone(tz).day)
     if rule.until is None:
         return text
-    return _("{rule} until {date}").format(rule=text, date=format_date(rule.until, format="long", locale=locale))
+    return _("{rule} until {date}").format(rule=text, date=format_long_date(rule.until))
 
 
 __all__ = ["FREQUENCIES", "Rule", "decode", "describe", "encode", "occurrences", "parse_when", "to_rrule"]

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from bot.context import Context
 from bot.events import Button
-from bot.i18n import _, format_datetime, format_list, ngettext
+from bot.i18n import _, format_clock, format_list, format_moment, ngettext
 from interlinkers.scheduling import _recurrence as recurrence
 from interlinkers.scheduling._models import Event, Meet
 from interlinkers.scheduling._parsing import GOING, IF_NEED, MAYBE, NO, NOT_GOING, YES
@@ -21,7 +21,7 @@ MARKS = {YES: "✓", IF_NEED: "~", NO: "✗"}
 
 
 def slot_label(when: datetime, tz: ZoneInfo) -> str:
-    return format_datetime(when, tz, "EEE d MMM, HH:mm")
+    return format_moment(when, tz)
 
 
 def slot_answer_name(answer: int | None) -> str:
@@ -67,7 +67,7 @@ def meet_view(ctx: Context, meet: Meet, slots: Sequence[datetime], grid: dict[in
         if meet.closes_at is not None:
             lines.append(_("Closes {when} ({zone}); then the time with the most “yes” is confirmed (ties: most "
                            "“if need be”, then the earliest).").format(
-                when=format_datetime(meet.closes_at, tz, "EEE d MMM, HH:mm"), zone=tz.key))
+                when=format_moment(meet.closes_at, tz), zone=tz.key))
         else:
             lines.append(_("An organiser confirms a time with /confirm {number} <time number>.").format(
                 number=meet.number))
@@ -89,7 +89,7 @@ def when_text(event: Event, tz: ZoneInfo | None = None) -> str:
     following = upcoming(event)
     shown = (following[0] if following else start).astimezone(tz)
     end = shown + duration(event)
-    span = (f"{format_datetime(shown, tz, 'EEE d MMM y, HH:mm')}–{format_datetime(end, tz, 'HH:mm')}"
+    span = (f"{format_moment(shown, tz, year=True)}–{format_clock(end, tz)}"
             f" ({tz.key})")
     if rule is None:
         return span

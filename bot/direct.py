@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select
@@ -48,6 +49,9 @@ async def recipient(session: AsyncSession, user_id: int) -> Recipient | None:
 
 
 _direct = table_of(DirectChat)
+# A held message older than this is stale when the person finally opens the chat (an alert about a poll
+# long closed): it is dropped rather than delivered.
+HELD_FOR = timedelta(days=14)
 
 
 @functools.cache
@@ -64,7 +68,9 @@ async def opened(session: AsyncSession, chat: ChatRef, user_id: int) -> list[Out
         return []
     held = (await session.scalars(
         delete(HeldMessage).where(HeldMessage.user_id == user_id).returning(HeldMessage))).all()
-    return [codec.decode(row.message) for row in sorted(held, key=lambda row: row.id)]
+    fresh_since = datetime.now(UTC) - HELD_FOR
+    return [codec.decode(row.message) for row in sorted(held, key=lambda row: row.id)
+            if row.created_at.replace(tzinfo=row.created_at.tzinfo or UTC) >= fresh_since]
 
 
 async def hold(session: AsyncSession, user_id: int, messages: list[Outgoing]) -> None:
@@ -72,4 +78,4 @@ async def hold(session: AsyncSession, user_id: int, messages: list[Outgoing]) ->
         session.add(HeldMessage(user_id=user_id, message=codec.encode(message)))
 
 
-__all__ = ["Recipient", "hold", "opened", "recipient"]
+__all__ = ["HELD_FOR", "Recipient", "hold", "opened", "recipient"]

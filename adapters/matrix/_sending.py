@@ -41,14 +41,26 @@ class Sending(MatrixState):
         assert self._client is not None and self._core is not None
         found = self._direct_rooms.get(user_id) or await self._core.state.get(PLATFORM, f"dm:{user_id}")
         if found is None:
-            response = await self._client.room_create(is_direct=True, invite=[user_id],
-                                                      preset=RoomPreset.trusted_private_chat)
-            if not isinstance(response, RoomCreateResponse):
-                raise RuntimeError(f"Matrix refused a direct room with {user_id}: {response}")
-            found = str(response.room_id)
+            found = self._unrecorded_direct_room(user_id)
+            if found is None:
+                response = await self._client.room_create(is_direct=True, invite=[user_id],
+                                                          preset=RoomPreset.trusted_private_chat)
+                if not isinstance(response, RoomCreateResponse):
+                    raise RuntimeError(f"Matrix refused a direct room with {user_id}: {response}")
+                found = str(response.room_id)
             await self._core.state.set(PLATFORM, f"dm:{user_id}", found)
         self._direct_rooms[user_id] = found
         return found
+
+    def _unrecorded_direct_room(self, user_id: str) -> str | None:
+        """A room only the bot and ``user_id`` are in, unnamed: one we created just before a crash kept us
+        from recording it. Reused, so a person never gets two private rooms with the bot."""
+        assert self._client is not None
+        for room in self._client.rooms.values():
+            if (not room.is_named and user_id in room.users and room.member_count == 2
+                    and self._client.user_id in room.users):
+                return str(room.room_id)
+        return None
 
     async def send(self, chat: ChatRef, message: Outgoing) -> str | None:
         if chat.chat_id.startswith("@"):  # someone alone (``direct_chat``): their direct room

@@ -12,6 +12,8 @@ from typing import Any
 from babel.dates import format_timedelta
 from sqlalchemy import select
 
+from bot import ical as ics_files
+from bot import recurrence
 from bot.context import Context
 from bot.direct import Recipient
 from bot.errors import UserError
@@ -21,8 +23,6 @@ from bot.i18n import N_, _, current_locale, format_moment
 from bot.interlinker import button, command, job
 from bot.roles import Role
 from bot.when import lead_times
-from interlinkers.scheduling import _ics as ics_files
-from interlinkers.scheduling import _recurrence as recurrence
 from interlinkers.scheduling import _view as view
 from interlinkers.scheduling._models import Event, Rsvp
 from interlinkers.scheduling._parsing import (

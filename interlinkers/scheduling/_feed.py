@@ -14,9 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.context import Context
 from bot.i18n import N_, _
+from bot.ical import feed
 from bot.interlinker import command
 from bot.roles import Role
-from interlinkers.scheduling._ics import feed
 from interlinkers.scheduling._models import Event, Feed
 from interlinkers.scheduling._shared import ics
 from storage.models import Initiative

@@ -49,7 +49,7 @@ class Answer(Base):
 
 
 class Event(Base):
-    """A confirmed event, one-off or recurring (``rule``: ``_recurrence.encode``), in ``timezone``'s wall
+    """A confirmed event, one-off or recurring (``rule``: ``bot.recurrence.encode``), in ``timezone``'s wall
     time. ``sequence`` goes up on every change (iCalendar's SEQUENCE), so calendars replace the old one."""
 
     __tablename__ = "sched_events"

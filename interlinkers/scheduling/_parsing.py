@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 from bot.errors import UserError
 from bot.geo import Point, read_point
 from bot.i18n import _
+from bot.recurrence import Rule, parse_when
 from bot.when import parse_lead_times, plain, read_moment
-from interlinkers.scheduling._recurrence import Rule, parse_when
 
 MAX_TITLE = 200
 MAX_PLACE = 200

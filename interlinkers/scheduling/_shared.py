@@ -7,11 +7,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
+from bot import recurrence
 from bot.context import Context
 from bot.errors import UserError
 from bot.i18n import _
-from interlinkers.scheduling import _recurrence as recurrence
-from interlinkers.scheduling._ics import IcsEvent
+from bot.ical import IcsEvent
 from interlinkers.scheduling._models import Event, Meet, Rsvp
 from interlinkers.scheduling._parsing import GOING, MAYBE, NOT_GOING
 

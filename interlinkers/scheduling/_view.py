@@ -8,10 +8,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from bot import recurrence
 from bot.context import Context
 from bot.events import Button
 from bot.i18n import _, format_clock, format_list, format_moment, ngettext
-from interlinkers.scheduling import _recurrence as recurrence
 from interlinkers.scheduling._models import Event, Meet
 from interlinkers.scheduling._parsing import GOING, IF_NEED, MAYBE, NO, NOT_GOING, YES
 from interlinkers.scheduling._shared import NAME, duration, first_start, rule_of, upcoming, zone

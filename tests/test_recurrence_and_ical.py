@@ -11,8 +11,8 @@ from icalendar import Calendar
 
 from bot.errors import UserError
 from bot.i18n import using_locale
-from interlinkers.scheduling._ics import PRODID, IcsEvent, feed, invite
-from interlinkers.scheduling._recurrence import Rule, decode, describe, encode, occurrences, parse_when, to_rrule
+from bot.ical import PRODID, IcsEvent, feed, invite
+from bot.recurrence import Rule, decode, describe, encode, occurrences, parse_when, to_rrule
 
 ROME = ZoneInfo("Europe/Rome")
 RIGA = ZoneInfo("Europe/Riga")

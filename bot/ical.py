@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from icalendar import Calendar, Event
 from icalendar.enums import STATUS
 
-from interlinkers.scheduling._recurrence import Rule, to_rrule
+from bot.recurrence import Rule, to_rrule
 
 PRODID = "-//INTERLINK//Interlink bot//EN"
 METHODS = ("REQUEST", "CANCEL", "PUBLISH")

@@ -14,15 +14,16 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import direct, jobs
-from bot.errors import PermissionDenied
+from bot.errors import PermissionDenied, UserError
 from bot.events import Button, ChatRef, Edit, File, Location, Notice, Outgoing, PollSpec, Reply, UserRef
 from bot.i18n import _, current_locale, format_datetime, using_locale
 from bot.identity import InitiativeInfo, Person
 from bot.roles import Role
-from storage.models import Conversation, InitiativeSetting, OutboxItem, Outcome, UserSetting
+from storage.models import Conversation, InitiativeSetting, Membership, OutboxItem, Outcome, User, UserSetting
 from storage.sql import next_number
 
 if TYPE_CHECKING:
@@ -190,6 +191,21 @@ class Context:
         await self.session.delete(row)
         await self.session.flush()
         return True
+
+    async def member_named(self, typed: str, example: str) -> tuple[int, str]:
+        """The one member of this initiative called ``typed`` (a leading @ and case ignored): (user id,
+        name); otherwise a UserError listing the members known, with ``example`` showing how to write it."""
+        wanted = " ".join(typed.strip().lstrip("@").split())
+        if not wanted:
+            raise UserError(_("Write the member's name, for example: {example}").format(example=example))
+        rows = (await self.session.execute(
+            select(User.id, User.display_name).join(Membership, Membership.user_id == User.id)
+            .where(Membership.initiative_id == self.initiative.id))).all()
+        found = [(user_id, name) for user_id, name in rows if name.casefold() == wanted.casefold()]
+        if len(found) != 1:
+            raise UserError(_("I know no single member called “{name}” here. Members I know: {names}.").format(
+                name=wanted[:50], names=", ".join(sorted(name for _id, name in rows))))
+        return found[0]
 
     async def setting(self, name: str, default: str) -> str:
         """The initiative's value of an organiser setting (``SettingSpec``), or ``default``."""

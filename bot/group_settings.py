@@ -65,7 +65,7 @@ class GroupSettings(Interlinker):
     @command("promote", help=N_("Make a member a co-organiser (organisers)"), usage=N_("<name>"),
              role=Role.ORGANISER)
     async def promote(self, ctx: Context, args: str) -> None:
-        user_id, name = await self._member(ctx, args)
+        user_id, name = await ctx.member_named(args, "/promote ann")
         await self._set_role(ctx, user_id, Role.ORGANISER)
         with ctx.for_group():
             ctx.reply(_("{name} is now an organiser of this group.").format(name=name))
@@ -73,7 +73,7 @@ class GroupSettings(Interlinker):
     @command("demote", help=N_("Make an organiser a member again (organisers)"), usage=N_("<name>"),
              role=Role.ORGANISER)
     async def demote(self, ctx: Context, args: str) -> None:
-        user_id, name = await self._member(ctx, args)
+        user_id, name = await ctx.member_named(args, "/demote ann")
         organisers = await ctx.session.scalar(select(func.count()).select_from(Membership).where(
             Membership.initiative_id == ctx.initiative.id, Membership.role >= Role.ORGANISER))
         current = await ctx.session.get(Membership, (ctx.initiative.id, user_id))
@@ -165,19 +165,6 @@ class GroupSettings(Interlinker):
                                  locale=locale or current.locale)
         await ctx.session.execute(update(Initiative).where(Initiative.id == current.id).values(
             name=ctx.initiative.name, timezone=ctx.initiative.timezone, locale=ctx.initiative.locale))
-
-    async def _member(self, ctx: Context, args: str) -> tuple[int, str]:
-        typed = " ".join(args.strip().lstrip("@").split())
-        if not typed:
-            raise UserError(_("Write the member's name, for example: /promote ann"))
-        rows = (await ctx.session.execute(
-            select(User.id, User.display_name).join(Membership, Membership.user_id == User.id)
-            .where(Membership.initiative_id == ctx.initiative.id))).all()
-        found = [(user_id, name) for user_id, name in rows if name.casefold() == typed.casefold()]
-        if len(found) != 1:
-            raise UserError(_("I know no single member called “{name}” here. Members I know: {names}.").format(
-                name=typed[:50], names=", ".join(sorted(name for _id, name in rows))))
-        return found[0]
 
     async def _set_role(self, ctx: Context, user_id: int, role: Role) -> None:
         await ctx.session.execute(update(Membership).where(

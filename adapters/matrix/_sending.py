@@ -12,7 +12,7 @@ import uuid
 from contextvars import ContextVar
 from typing import Any
 
-from nio import RoomCreateResponse, RoomPreset, RoomSendResponse, UploadResponse
+from nio import MatrixRoom, RoomCreateResponse, RoomPreset, RoomSendResponse, UploadResponse
 
 from adapters.matrix import _render as render
 from adapters.matrix._client import PLATFORM
@@ -40,6 +40,9 @@ class Sending(MatrixState):
         """The direct room with ``user_id``: the one made before (kept in the store), or a new one."""
         assert self._client is not None and self._core is not None
         found = self._direct_rooms.get(user_id) or await self._core.state.get(PLATFORM, f"dm:{user_id}")
+        known = self._client.rooms.get(found) if found else None
+        if known is not None and known.users and user_id not in known.users:
+            found = None  # they left it: a message there would reach nobody, so a new room is opened
         if found is None:
             found = self._unrecorded_direct_room(user_id)
             if found is None:
@@ -48,6 +51,9 @@ class Sending(MatrixState):
                 if not isinstance(response, RoomCreateResponse):
                     raise RuntimeError(f"Matrix refused a direct room with {user_id}: {response}")
                 found = str(response.room_id)
+                # nio sends only to rooms it knows, and learns of this one from a sync, which may be the
+                # very loop waiting for this send: it is made known now (unencrypted, as created).
+                self._client.rooms.setdefault(found, MatrixRoom(found, self._client.user_id, False))
             await self._core.state.set(PLATFORM, f"dm:{user_id}", found)
         self._direct_rooms[user_id] = found
         return found

@@ -219,11 +219,14 @@ class Context:
 
     # --- jobs and outcomes -------------------------------------------------------------------------
 
-    async def schedule(self, interlinker: str, job: str, run_at: datetime, job_id: str, **params: Any) -> None:
-        """Run ``job`` at ``run_at``, in this chat. Written in this transaction (so it exists exactly when
-        the update that decided it does); ``job_id`` names it: scheduling it again moves it."""
-        await jobs.schedule(self.session, job_id, interlinker, job, self.chat.platform, self.chat.chat_id,
-                            run_at, params, thread_id=self.chat.thread_id)
+    async def schedule(self, interlinker: str, job: str, run_at: datetime, job_id: str, *,
+                       chat: ChatRef | None = None, **params: Any) -> None:
+        """Run ``job`` at ``run_at``, in this chat (or ``chat``: a group's card updated after a press in a
+        private chat). Written in this transaction (so it exists exactly when the update that decided it
+        does); ``job_id`` names it: scheduling it again moves it."""
+        where = chat or self.chat
+        await jobs.schedule(self.session, job_id, interlinker, job, where.platform, where.chat_id,
+                            run_at, params, thread_id=where.thread_id)
 
         async def wake() -> None:
             self.services.jobs.wake()

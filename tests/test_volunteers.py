@@ -1,0 +1,161 @@
+"""Volunteer shifts as organisers and volunteers live them: places never exceeded (50 people pressing at
+once on two workers), a first-come waiting line whose first person is offered a freed place privately and
+has a time limit to take it, reminders to those signed up, organisers adding and removing people, and
+shifts planned for a day or a repetition. On SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select, update
+
+from bot.config import Settings
+from bot.events import ButtonPress, Command, Reply
+from interlinkers.volunteers._models import IN, WAITING, Shift, Signup
+from storage.models import Job, Outcome
+from tests.conftest import ConsoleChat
+from tests.test_concurrency import Screen, ScreenAdapter, _stop, _update, _until, _workers
+from tests.test_core import user
+
+
+async def _fire(chat: ConsoleChat, prefix: str) -> str:
+    """Make the jobs whose key starts with ``prefix`` due now, run them, return what was said."""
+    async with chat.app.services.sessions.begin() as session:
+        await session.execute(update(Job).where(Job.key.startswith(prefix)).values(run_at=datetime.now(UTC)))
+    start = chat._out.tell()
+    await chat.app.services.jobs.run_due()
+    chat._out.seek(start)
+    said = chat._out.read()
+    chat._out.seek(0, io.SEEK_END)
+    return said
+
+
+async def _signups(chat: ConsoleChat) -> list[tuple[str, str]]:
+    """(state, name) in line order."""
+    from storage.models import User
+    async with chat.app.services.sessions() as session:
+        rows = await session.execute(select(Signup.state, User.display_name).join(User, User.id == Signup.user_id)
+                                     .order_by(Signup.queued_at, Signup.id))
+        return [(state, name) for state, name in rows.all()]
+
+
+async def test_a_full_shift_its_waiting_line_and_a_freed_place(console_chat: ConsoleChat) -> None:
+    say = console_chat.say
+    await say("@ann /start")
+    card = await say("@ann /shift Food bank | 2027-03-06 09:00-12:00 | 3 | Via Roma 1 | sorting")
+    assert "Shift #1: Food bank — sorting" in card and "0 of 3 places taken, 3 free" in card
+    assert "[1] Sign up  [2] Withdraw" in card
+    assert "You are signed up for shift #1" in await say("@ben [1]")
+    await say("@cat /signup 1")
+    await say("@dan /signup 1")
+    assert "you are number 1 on its waiting list" in await say("@eve /signup 1")
+    assert "you are number 2 on its waiting list" in await say("@fay [1]")
+    assert "already number 2" in await say("@fay /signup 1"), "pressing twice does not queue twice"
+    assert "number 1 on the waiting list" in await say("@eve /myshifts")
+    freed = await say("@ben /withdraw 1")
+    assert "You gave up your place on shift #1" in freed
+    assert "bot → eve: A place is free on shift #1 “Food bank”" in freed and "[1] Take the place" in freed
+    assert "bot → fay" not in freed, "only the first in line is offered the place"
+    assert await _signups(console_chat) == [("in", "cat"), ("in", "dan"), ("offered", "eve"), ("waiting", "fay")]
+    assert "Full: 3 of 3 places taken · 1 waiting" in await say("@gus /shifts"), "an offered place is held"
+    assert "The place on shift #1 is yours" in await say("@eve [1]")  # "Take the place", in her private chat
+    roster = await say("@ann /roster 1")
+    assert "1. cat\n     2. dan\n     3. eve\n     Waiting list:\n       1. fay" in roster
+    assert not [job for job in await _jobs(console_chat) if job.key.startswith("volunteers:offer:")], \
+        "a confirmed offer's time limit is gone"
+
+
+async def test_an_offer_not_taken_in_time_passes_to_the_next_in_line(console_chat: ConsoleChat) -> None:
+    say = console_chat.say
+    await say("@ann /start")
+    await say("@ann /settings confirmhours 6")
+    await say("@ann /shift Library hours | 2027-04-03 15:00-18:00 | 1")
+    await say("@ben /signup 1")
+    await say("@cat /signup 1")
+    await say("@dan /signup 1")
+    offered = await say("@ben /withdraw 1")
+    assert "bot → cat: A place is free" in offered
+    (lapse,) = [job for job in await _jobs(console_chat) if job.key.startswith("volunteers:offer:")]
+    assert abs(lapse.run_at - (datetime.now(UTC) + timedelta(hours=6))) < timedelta(minutes=1), "confirmhours"
+    passed = await _fire(console_chat, "volunteers:offer:")
+    assert "bot → cat: You did not confirm in time" in passed
+    assert "bot → dan: A place is free on shift #1" in passed
+    assert await _signups(console_chat) == [("offered", "dan")]
+    assert "not yours" in await say("@cat [1]"), "cat's old button no longer takes the place"
+    assert await console_chat.app.services.jobs.run_due() == 0
+
+
+async def test_reminders_organisers_and_shifts_for_a_day_or_a_repetition(console_chat: ConsoleChat) -> None:
+    say = console_chat.say
+    await say("@ann /start")
+    tz = console_chat.app.settings.tz
+    start = (datetime.now(UTC) + timedelta(days=3)).astimezone(tz)
+    await say(f"@ann /shift Clean-up | {start:%Y-%m-%d} {start:%H}:00-{(start + timedelta(hours=2)):%H}:00 | 2")
+    await say("@ben /signup 1")
+    await say("@cat /shifts")
+    await say("@dan /shifts")
+    assert "Only organisers can use /addvolunteer" in await say("@ben /addvolunteer 1 cat")
+    assert "cat has a place on shift #1" in await say("@ann /addvolunteer 1 cat")
+    assert "is full (2 places)" in await say("@ann /addvolunteer 1 dan")
+    reminded = await _fire(console_chat, "volunteers:remind:")
+    assert "bot → ben: Reminder: your shift #1 “Clean-up” starts in 3 days" in reminded
+    assert "bot → cat: Reminder" in reminded and "Send /withdraw 1" in reminded
+    (second,) = [job for job in await _jobs(console_chat) if job.key.startswith("volunteers:remind:")]
+    assert second.run_at.astimezone(tz).hour == (start - timedelta(hours=2)).hour, "then 2 hours before"
+    removed = await say("@ann /removevolunteer 1 ben")
+    assert "ben is no longer on shift #1" in removed and "bot → ben: An organiser took you off shift #1" in removed
+
+    several = await say("@ann /shift Market stall | 2027-03-07 09:00-12:00, 12:00-15:00 | 2 | Piazza")
+    assert "2 shifts planned:" in several and "#2 Sun, 7 Mar 2027, 09:00–12:00" in several
+    assert "#3 Sun, 7 Mar 2027, 12:00–15:00" in several
+    night = await say("@ann /shift Night watch | 2027-03-06 22:00-02:00 | 2")
+    assert "Sat, 6 Mar 2027, 22:00–02:00" in night
+    until = (datetime.now(UTC) + timedelta(days=230)).astimezone(tz)  # always crosses a change of clocks
+    series = await say(f"@ann /shift Park | first Saturday of the month 09:00-11:00 until {until:%Y-%m-%d} | 4")
+    assert "shifts planned:" in series, series
+    async with console_chat.app.services.sessions() as session:
+        shifts = (await session.scalars(select(Shift).where(Shift.title == "Park").order_by(Shift.number))).all()
+        outcomes = (await session.scalars(select(Outcome).where(Outcome.kind == "shift_planned"))).all()
+    assert 6 <= len(shifts) <= 8
+    assert {shift.starts_at.astimezone(tz).strftime("%a %H:%M") for shift in shifts} == {"Sat 09:00"}
+    assert len({shift.starts_at.astimezone(UTC).hour for shift in shifts}) == 2, "09:00 local in winter and summer"
+    assert len(outcomes) == 4 + len(shifts), "the PA hears of every shift planned"
+    assert "more than 12 shifts" in await say("@ann /shift Too many | every day 09:00-10:00 until 2027-06-30 | 2")
+    assert "Write the hours as a range" in await say("@ann /shift X | tomorrow 09:00 | 2")
+    assert "number of places" in await say("@ann /shift X | 2027-03-06 09:00-12:00 | none")
+
+
+async def _jobs(chat: ConsoleChat) -> list[Job]:
+    async with chat.app.services.sessions() as session:
+        return list((await session.scalars(select(Job))).all())
+
+
+async def test_fifty_people_pressing_at_once_never_exceed_the_places(
+    database_url: str, make_settings: Callable[..., Settings]
+) -> None:
+    """50 presses of "Sign up" at the same instant on two workers (one on SQLite): exactly 6 places taken,
+    44 waiting, each once, numbered 1 to 44 in the order they were let in."""
+    screen = Screen()
+    settings = make_settings(database_url)
+    apps = await _workers(settings, [ScreenAdapter(screen), ScreenAdapter(screen)])
+    try:
+        await apps[0].handle(_update(user("ann"), Command("shift", "Food bank | 2027-03-06 09:00-12:00 | 6")))
+        await _until(lambda: any(isinstance(m, Reply) and m.key for _c, m in screen.order))
+        card = next(m for _c, m in screen.order if isinstance(m, Reply) and m.key)
+        press = card.buttons[0].payload
+        presses = [_update(user(f"v{i:02}"), ButtonPress(press)) for i in range(50)]
+        await asyncio.gather(*(apps[i % len(apps)].handle(u) for i, u in enumerate(presses)))
+        async with apps[0].sessions() as session:
+            rows = (await session.scalars(select(Signup).order_by(Signup.queued_at, Signup.id))).all()
+        assert len(rows) == 50, "each person once"
+        assert sum(1 for row in rows if row.state == IN) == 6
+        waiting = [row for row in rows if row.state == WAITING]
+        assert len(waiting) == 44
+        assert [row.id for row in waiting] == sorted(row.id for row in waiting), "the line keeps arrival order"
+        assert all(row.id < min(w.id for w in waiting) for row in rows if row.state == IN), \
+            "the six with places came before everyone waiting"
+    finally:
+        await _stop(apps)

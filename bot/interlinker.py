@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Concatenate, TypeVar
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -190,6 +191,21 @@ class Interlinker:
 
     async def forget_user(self, session: AsyncSession, user_id: int) -> None:
         """/forgetme: remove or unlink everything that identifies the user, keeping anonymous counts."""
+
+    @classmethod
+    def describe_outcome(cls, kind: str, result: dict[str, Any], tz: ZoneInfo) -> Described | None:
+        """For the PA's summaries, in the current language: a heading (with ``{initiative}`` and ``{when}``,
+        the moment it was recorded) and lines of facts for an outcome ``kind`` this Interlinker records;
+        None for the kinds it does not."""
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Described:
+    """An outcome as the PA's text summary shows it (``Interlinker.describe_outcome``)."""
+
+    heading: str
+    facts: list[str]
 
 
 def discover() -> list[type[Interlinker]]:

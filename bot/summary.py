@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from babel.lists import format_list
 
 from bot.i18n import _, current_locale, format_datetime, ngettext
+from bot.interlinker import discover
 
 FORMATS = ("text", "json", "csv")
 CSV_COLUMNS = ("id", "initiative", "kind", "title", "decided_at_utc", "option", "votes", "total_votes", "winner",
@@ -61,20 +62,12 @@ def _text(outcomes: Sequence[dict[str, Any]], tz: ZoneInfo) -> str:
         # Local time, with its zone named: the CSV's times are UTC, and says so in its header.
         when = f"{format_datetime(datetime.fromisoformat(outcome['decided_at']), tz, 'medium')} ({tz.key})"
         result = outcome.get("result", {})
-        lines = [
-            _heading(outcome["kind"]).format(initiative=outcome["initiative"], when=when),
-            f"  {outcome['title']}",
-        ]
-        if "starts_at" in result:  # an event: when, where, how many said they come
-            facts = [_("starts {when}").format(when=format_datetime(
-                datetime.fromisoformat(result.get("occurrence") or result["starts_at"]), tz, "medium"))]
-            if result.get("place"):
-                facts.append(_("at {place}").format(place=result["place"]))
-            if result.get("recurrence"):
-                facts.append(_("recurring"))
-            if "going" in result:
-                facts.append(_("{count} said they come").format(count=result["going"]))
-            lines.append("  " + " · ".join(facts))
+        described = next((found for cls in discover()
+                          if (found := cls.describe_outcome(outcome["kind"], result, tz)) is not None), None)
+        heading = described.heading if described else _("{initiative} — decided on {when}")
+        lines = [heading.format(initiative=outcome["initiative"], when=when), f"  {outcome['title']}"]
+        if described is not None:
+            lines.extend(f"  {fact}" for fact in described.facts)
         for option in result.get("options", []):
             lines.append(f"    • {option['label']}: {_votes(int(option['votes']))}")
         if "total_votes" in result:
@@ -99,15 +92,6 @@ def _text(outcomes: Sequence[dict[str, Any]], tz: ZoneInfo) -> str:
                 lines.append("  " + _("Outcome: {statement}").format(statement=result["statement"]))
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
-
-
-def _heading(kind: str) -> str:
-    """What happened, in the officer's words; kinds no one named yet read as decisions."""
-    words = {"event_confirmed": _("{initiative} — event planned on {when}"),
-             "event_rescheduled": _("{initiative} — event moved on {when}"),
-             "event_cancelled": _("{initiative} — event cancelled on {when}"),
-             "event_held": _("{initiative} — event took place, recorded on {when}")}
-    return words.get(kind, _("{initiative} — decided on {when}"))
 
 
 def _votes(count: int) -> str:

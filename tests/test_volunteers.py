@@ -9,15 +9,18 @@ import asyncio
 import io
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import select, update
 
 from bot.config import Settings
 from bot.events import ButtonPress, Command, Reply
+from bot.summary import render
 from interlinkers.volunteers._models import IN, WAITING, Shift, Signup
-from storage.models import Job, Outcome
+from storage.models import Job, Outcome, User
+from storage.outbox import read_outcomes
 from tests.conftest import ConsoleChat
-from tests.test_concurrency import Screen, ScreenAdapter, _stop, _update, _until, _workers
+from tests.test_concurrency import Screen, ScreenAdapter, _stop, _until, _update, _workers
 from tests.test_core import user
 
 
@@ -35,7 +38,6 @@ async def _fire(chat: ConsoleChat, prefix: str) -> str:
 
 async def _signups(chat: ConsoleChat) -> list[tuple[str, str]]:
     """(state, name) in line order."""
-    from storage.models import User
     async with chat.app.services.sessions() as session:
         rows = await session.execute(select(Signup.state, User.display_name).join(User, User.id == Signup.user_id)
                                      .order_by(Signup.queued_at, Signup.id))
@@ -159,3 +161,98 @@ async def test_fifty_people_pressing_at_once_never_exceed_the_places(
             "the six with places came before everyone waiting"
     finally:
         await _stop(apps)
+
+
+async def _move_shift(chat: ConsoleChat, number: int, starts: datetime, ends: datetime) -> None:
+    """The shift happens now: its times moved in the store (with its end job), as a clock would move."""
+    async with chat.app.services.sessions.begin() as session:
+        shift = await session.scalar(select(Shift).where(Shift.number == number))
+        assert shift is not None
+        shift.starts_at, shift.ends_at = starts, ends
+        await session.execute(update(Job).where(Job.key == f"volunteers:end:{shift.id}").values(run_at=ends))
+
+
+async def test_check_in_no_shows_hours_and_what_the_pa_reads(console_chat: ConsoleChat) -> None:
+    """The organiser gets the code privately; volunteers check in with it (a wrong or foreign code does
+    nothing); at the end the one who did not come is a no-show, hours count from check-in; an organiser's
+    later confirmation is a correction the PA sees; the roster CSV is formula-safe; the PA summary and the
+    monthly figures carry the hours; /forgetme keeps them, without the name."""
+    say = console_chat.say
+    await say("@ann /start")
+    await say("@ann /shift Food bank | 2027-03-06 09:00-12:00 | 3 | Via Roma 1")
+    await say("@ben /signup 1")
+    await say("@-sum /signup 1")
+    await say("@dan /signup 1")
+    coded = await say("@ann /checkincode 1")
+    assert "I sent you the check-in code privately." in coded
+    code = coded.split("bot → ann: Check-in code for shift #1 “Food bank” (")[1].split("): ")[1][:6]
+    assert code.isdigit() and "/checkin" not in await say("@ben /shifts"), "the group never sees the code"
+    assert "No shift of yours is open for check-in" in await say(f"@ben /checkin {code}"), "not yet: March"
+    now = datetime.now(UTC).replace(microsecond=0)
+    await _move_shift(console_chat, 1, now - timedelta(minutes=30), now + timedelta(hours=2, minutes=30))
+    wrong = "000000" if code != "000000" else "111111"
+    assert "No shift of yours is open for check-in" in await say(f"@ben /checkin {wrong}")
+    assert "No shift of yours is open" in await say(f"@eve /checkin {code}"), "only those signed up"
+    assert "Checked in for shift #1 “Food bank”" in await say(f"@ben /checkin {code}")
+    assert "Checked in" in await say(f"@-sum /checkin {code}")
+    await _fire(console_chat, "volunteers:end:")  # the end comes (the clock jumps 2.5 hours)
+    async with console_chat.app.services.sessions() as session:
+        rows = {name: (attended, minutes) for attended, minutes, name in (await session.execute(
+            select(Signup.attended, Signup.minutes, User.display_name).join(User, User.id == Signup.user_id))).all()}
+        done = await session.scalar(select(Outcome).where(Outcome.kind == "shift_done"))
+    assert rows == {"ben": (True, 150), "-sum": (True, 150), "dan": (False, 0)}, "from check-in to the end"
+    assert done is not None and (done.payload["result"]["filled"], done.payload["result"]["attended"],
+                                 done.payload["result"]["no_shows"], done.payload["result"]["hours"]) == (3, 2, 1, 5.0)
+    assert "1 volunteer confirmed as present at shift #1" in await say("@ann /attended 1 dan")
+    async with console_chat.app.services.sessions() as session:
+        corrected = await session.scalar(select(Outcome).where(Outcome.kind == "shift_corrected"))
+    assert corrected is not None and corrected.payload["result"]["hours"] == 8.0, "dan: the whole shift"
+    sheet = await say("@ann /roster 1 csv")
+    path = sheet.split("bytes: ")[1].split("]")[0]
+    text = await asyncio.to_thread(Path(path).read_text)
+    assert "'-sum" in text and ",-sum" not in text, "a name that looks like a formula is defused"
+    await console_chat.app.services.outbox.deliver_due()
+    summary = render(await read_outcomes(console_chat.app.pa_sessions, None), "text", console_chat.app.settings.tz)
+    assert "volunteer shift over" in summary and "3 signed up, 2 came, 5 hours served" in summary
+    assert "attendance at a shift corrected" in summary and "3 signed up, 3 came, 8 hours served" in summary
+    # The month's figures, as the job on the first of the next month records them.
+    async with console_chat.app.services.sessions.begin() as session:
+        await session.execute(update(Job).where(Job.key.startswith("volunteers:month:")).values(
+            run_at=datetime.now(UTC)))
+    month_start = now.astimezone(console_chat.app.settings.tz).replace(day=1)
+    await _move_shift(console_chat, 1, month_start - timedelta(days=2), month_start - timedelta(days=2, hours=-3))
+    await console_chat.app.services.jobs.run_due()
+    async with console_chat.app.services.sessions() as session:
+        month = await session.scalar(select(Outcome).where(Outcome.kind == "volunteering_month"))
+    assert month is not None and month.payload["result"]["volunteers"] == 3 and month.payload["result"]["hours"] == 8.0
+    assert month.payload["result"]["fill_rate"] == 1.0 and month.payload["result"]["no_show_rate"] == 0.0
+    await say("@ben /forgetme")
+    forget = await say("@ben /forgetme confirm")
+    assert forget
+    async with console_chat.app.services.sessions() as session:
+        kept = (await session.execute(select(Signup.user_id, Signup.minutes))).all()
+    assert sorted(minutes for _user, minutes in kept) == [150, 150, 180], "the hours stay counted"
+    assert sum(1 for user_id, _minutes in kept if user_id is None) == 1, "ben's row no longer names him"
+
+
+async def test_swap_help_wanted_and_the_warning_a_day_ahead(console_chat: ConsoleChat) -> None:
+    say = console_chat.say
+    await say("@ann /start")
+    tz = console_chat.app.settings.tz
+    start = (datetime.now(UTC) + timedelta(days=5)).astimezone(tz)
+    await say(f"@ann /shift Clean-up | {start:%Y-%m-%d} 09:00-11:00 | 3 | Park")
+    await say("@ben /signup 1")
+    assert "You have no place on shift #1 to offer" in await say("@cat /swap 1")
+    offer = await say("@ben /swap 1")
+    assert "ben offers their place on shift #1" in offer and "[1] Take it over" in offer
+    assert "This is your own place." in await say("@ben [1]")
+    taken_over = await say("@cat [1]")
+    assert "The place on shift #1 is yours, taken over from ben" in taken_over
+    assert "bot → ben: cat took over your place on shift #1" in taken_over
+    assert "taken over already" in await say("@dan [1]"), "one taker only"
+    assert "2. " not in (roster := await say("@ann /roster 1")) and "1. cat (took over from ben)" in roster
+    called = await say("@ann /needhelp 1")
+    assert "Help wanted: shift #1 “Clean-up”" in called and "needs 2 more" in called and "[1] Sign up" in called
+    assert "You are signed up for shift #1" in await say("@dan [1]")
+    warned = await _fire(console_chat, "volunteers:underfilled:")
+    assert "bot → ann: Shift #1 “Clean-up”" in warned and "still has 1 of 3 places free" in warned

@@ -4,15 +4,18 @@ outcomes the PA sees (confirmed, moved, cancelled, held)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.errors import UserError
-from bot.i18n import N_, _
-from bot.interlinker import Catalogue, Interlinker, SettingSpec
+from bot.i18n import N_, _, format_datetime
+from bot.interlinker import Catalogue, Described, Interlinker, SettingSpec
 from bot.when import lead_times_text, parse_lead_times
 from interlinkers.scheduling._dialogs import Dialogs
 from interlinkers.scheduling._feed import CalendarFeed, feed_route
@@ -58,6 +61,24 @@ class Scheduling(Dialogs, CalendarFeed, Interlinker):
         SettingSpec("privatereminders", N_("event reminders sent to you privately when you said you go: on or off"),
                     "on", _parse_switch, _describe_switch, personal=True),
     )
+
+    @classmethod
+    def describe_outcome(cls, kind: str, result: dict[str, Any], tz: ZoneInfo) -> Described | None:
+        headings = {"event_confirmed": _("{initiative} — event planned on {when}"),
+                    "event_rescheduled": _("{initiative} — event moved on {when}"),
+                    "event_cancelled": _("{initiative} — event cancelled on {when}"),
+                    "event_held": _("{initiative} — event took place, recorded on {when}")}
+        if kind not in headings:
+            return None
+        facts = [_("starts {when}").format(when=format_datetime(
+            datetime.fromisoformat(result.get("occurrence") or result["starts_at"]), tz, "medium"))]
+        if result.get("place"):
+            facts.append(_("at {place}").format(place=result["place"]))
+        if result.get("recurrence"):
+            facts.append(_("recurring"))
+        if "going" in result:
+            facts.append(_("{count} said they come").format(count=result["going"]))
+        return Described(headings[kind], [" · ".join(facts)])
 
     def routes(self) -> list[web.RouteDef]:
         return [feed_route(self.services.sessions)]

@@ -6,17 +6,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.errors import UserError
-from bot.i18n import N_, _, ngettext
-from bot.interlinker import Catalogue, Interlinker, SettingSpec
+from bot.i18n import N_, _, format_clock, format_moment, format_number, format_percentage, ngettext
+from bot.interlinker import Catalogue, Described, Interlinker, SettingSpec
 from bot.when import lead_times_text, parse_lead_times
 from interlinkers.volunteers._models import Shift, Signup
 from interlinkers.volunteers._shared import DEFAULT_CONFIRM_HOURS, DEFAULT_REMINDERS, NAME
-from interlinkers.volunteers._signups import Signups
+from interlinkers.volunteers._swaps import Swaps
 
 MAX_CONFIRM_HOURS = 72
 
@@ -38,7 +40,7 @@ def _describe_hours(stored: str) -> str:
     return ngettext("{count} hour", "{count} hours", int(stored)).format(count=int(stored))
 
 
-class Volunteers(Signups, Interlinker):
+class Volunteers(Swaps, Interlinker):
     name = NAME
     catalogue = Catalogue(
         title=N_("Volunteers"),
@@ -54,6 +56,32 @@ class Volunteers(Signups, Interlinker):
         SettingSpec("confirmhours", N_("how long the first on a waiting list has to take a freed place"),
                     DEFAULT_CONFIRM_HOURS, _parse_hours, _describe_hours),
     )
+
+    @classmethod
+    def describe_outcome(cls, kind: str, result: dict[str, Any], tz: ZoneInfo) -> Described | None:
+        headings = {"shift_planned": _("{initiative} — volunteer shift planned on {when}"),
+                    "shift_done": _("{initiative} — volunteer shift over, recorded on {when}"),
+                    "shift_corrected": _("{initiative} — attendance at a shift corrected on {when}"),
+                    "volunteering_month": _("{initiative} — volunteering in a month, recorded on {when}")}
+        if kind not in headings:
+            return None
+        if kind == "volunteering_month":
+            facts = [_("{volunteers} volunteers, {hours} hours over {shifts} shifts").format(
+                volunteers=result["volunteers"], hours=format_number(result["hours"]), shifts=result["shifts"])]
+            if result.get("fill_rate") is not None:
+                facts.append(_("places filled: {rate}").format(rate=format_percentage(result["fill_rate"])))
+            if result.get("no_show_rate") is not None:
+                facts.append(_("did not come: {rate}").format(rate=format_percentage(result["no_show_rate"])))
+            return Described(headings[kind], [" · ".join(facts)])
+        start, end = datetime.fromisoformat(result["starts_at"]), datetime.fromisoformat(result["ends_at"])
+        facts = [f"{format_moment(start, tz, year=True)}–{format_clock(end, tz)}",
+                 ngettext("{count} place", "{count} places", result["capacity"]).format(count=result["capacity"])]
+        if result.get("place"):
+            facts.append(_("at {place}").format(place=result["place"]))
+        if "filled" in result:
+            facts.append(_("{filled} signed up, {attended} came, {hours} hours served").format(
+                filled=result["filled"], attended=result["attended"], hours=format_number(result["hours"])))
+        return Described(headings[kind], [" · ".join(facts)])
 
     async def describe_user_data(self, session: AsyncSession, user_id: int) -> list[str]:
         count = int(await session.scalar(select(func.count()).select_from(Signup)

@@ -19,6 +19,7 @@ NAME = "volunteers"
 DEFAULT_REMINDERS = "1d 2h"
 DEFAULT_CONFIRM_HOURS = "12"
 SOONEST_OFFER = timedelta(minutes=10)  # a freed place closer to the start than this is simply given
+UNDERFILLED_NOTICE = timedelta(hours=24)  # organisers hear this long before a shift that is short of people
 
 
 def card_key(shift: Shift) -> str:
@@ -31,6 +32,14 @@ def remind_job(shift: Shift) -> str:
 
 def refresh_job(shift: Shift) -> str:
     return f"{NAME}:refresh:{shift.id}"
+
+
+def end_job(shift: Shift) -> str:
+    return f"{NAME}:end:{shift.id}"
+
+
+def underfilled_job(shift: Shift) -> str:
+    return f"{NAME}:underfilled:{shift.id}"
 
 
 def offer_job(signup: Signup) -> str:

@@ -12,9 +12,10 @@ from sqlalchemy import select
 
 from bot.context import Context
 from bot.direct import Recipient
-from bot.events import Location, Reply
+from bot.events import File, Location, Reply
 from bot.i18n import N_, _, current_locale, format_moment
 from bot.interlinker import command, job
+from bot.roles import Role
 from bot.when import lead_times
 from interlinkers.volunteers import _view as view
 from interlinkers.volunteers._models import IN, OFFERED, Shift, Signup
@@ -22,8 +23,10 @@ from interlinkers.volunteers._parsing import ShiftDraft, parse_number, parse_shi
 from interlinkers.volunteers._shared import (
     DEFAULT_REMINDERS,
     NAME,
+    UNDERFILLED_NOTICE,
     card_key,
     chat_of,
+    end_job,
     find_shift,
     lock_shift,
     names,
@@ -31,6 +34,7 @@ from interlinkers.volunteers._shared import (
     refresh_job,
     remind_job,
     signups,
+    underfilled_job,
 )
 from storage.models import Initiative
 
@@ -61,6 +65,10 @@ class Shifts:
             await ctx.session.flush()
             created.append(shift)
             await self.plan_reminder(ctx, shift)
+            await ctx.schedule(NAME, "end", shift.ends_at, end_job(shift), shift_id=shift.id)
+            if shift.starts_at - UNDERFILLED_NOTICE > datetime.now(UTC):
+                await ctx.schedule(NAME, "underfilled", shift.starts_at - UNDERFILLED_NOTICE, underfilled_job(shift),
+                                   shift_id=shift.id)
             await ctx.record_outcome("shift_planned", shift.title, self.facts(shift))
         with ctx.for_group():
             if len(created) == 1:
@@ -112,12 +120,19 @@ class Shifts:
             lines.append(f"#{shift.number} {shift.title} — {view.when_text(shift, ctx.tz)} ({group}; {status})")
         ctx.reply("\n".join(lines))
 
-    @command("roster", help=N_("Who is on a shift, and who is waiting"), usage=N_("<number>"))
+    @command("roster", help=N_("Who is on a shift, and who is waiting (organisers: add csv for a file)"),
+             usage=N_("<number> [csv]"))
     async def roster(self, ctx: Context, args: str) -> None:
-        number, _rest = parse_number(args, "roster")
+        number, rest = parse_number(args, "roster")
         shift = await find_shift(ctx, number)
         rows = await signups(ctx, shift)
-        ctx.reply(view.roster(shift, rows, await names(ctx, (row.user_id for row in rows)), ctx.tz))
+        people = await names(ctx, (row.user_id for row in rows))
+        if rest.strip().lower() == "csv":
+            ctx.authorize(role=Role.ORGANISER)
+            ctx.send_file(File(f"shift-{shift.number}-roster.csv", view.roster_csv(shift, rows, people).encode(),
+                               "text/csv", _("Roster of shift #{number}.").format(number=shift.number)))
+            return
+        ctx.reply(view.roster(shift, rows, people, ctx.tz))
 
     # --- the card, wherever a change came from ---------------------------------------------------------
 

@@ -3,12 +3,16 @@ the group's language and time zone."""
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import Sequence
+from datetime import UTC
 from zoneinfo import ZoneInfo
 
 from bot.context import Context
 from bot.events import Button
-from bot.i18n import _, format_clock, format_moment, ngettext
+from bot.i18n import _, format_clock, format_moment, format_number, ngettext
+from bot.summary import spreadsheet_safe
 from interlinkers.volunteers._models import IN, OFFERED, WAITING, Shift, Signup
 from interlinkers.volunteers._shared import NAME, started, zone
 
@@ -43,6 +47,13 @@ def card(ctx: Context, shift: Shift, rows: Sequence[Signup], people: dict[int, s
     if shift.status == "cancelled":
         lines.append(_("Cancelled."))
         return "\n".join(lines), ()
+    if shift.status == "done":
+        signed = [row for row in rows if row.state == IN]
+        came = sum(1 for row in signed if row.attended)
+        minutes = sum(row.minutes or 0 for row in signed)
+        lines.append(_("Over: {came} of {signed} came; {hours} hours served. Thank you!").format(
+            came=came, signed=len(signed), hours=format_number(round(minutes / 60, 1))))
+        return "\n".join(lines), ()
     lines.append(places_text(shift, rows))
     volunteers = [people.get(row.user_id or 0, "?") for row in rows if row.state in (IN, OFFERED)]
     if volunteers:
@@ -52,6 +63,26 @@ def card(ctx: Context, shift: Shift, rows: Sequence[Signup], people: dict[int, s
     full = sum(1 for row in rows if row.state in (IN, OFFERED)) >= shift.capacity
     sign_up = _("Join the waiting list") if full else _("Sign up")
     return "\n".join(lines), (ctx.button(sign_up, NAME, "s", shift.id), ctx.button(_("Withdraw"), NAME, "w", shift.id))
+
+
+def roster_csv(shift: Shift, rows: Sequence[Signup], people: dict[int, str]) -> str:
+    """One row per person, for the organisers' spreadsheet: cells that would run as formulas are defused
+    (names are typed by anyone); times in UTC, as the header says."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["shift", "title", "starts_utc", "ends_utc", "name", "state", "waiting_position",
+                     "took_over_from", "checked_in_utc", "attended", "minutes"])
+    waiting = 0
+    for row in rows:
+        waiting += row.state == WAITING
+        writer.writerow([spreadsheet_safe(cell) for cell in (
+            shift.number, shift.title, shift.starts_at.astimezone(UTC).isoformat(),
+            shift.ends_at.astimezone(UTC).isoformat(), people.get(row.user_id or 0, ""), row.state,
+            waiting if row.state == WAITING else "", row.took_over_from or "",
+            row.checked_in_at.astimezone(UTC).isoformat() if row.checked_in_at else "",
+            "" if row.attended is None else ("yes" if row.attended else "no"),
+            "" if row.minutes is None else row.minutes)])
+    return buffer.getvalue()
 
 
 def roster(shift: Shift, rows: Sequence[Signup], people: dict[int, str], tz: ZoneInfo) -> str:

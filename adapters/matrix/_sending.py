@@ -207,7 +207,8 @@ class Sending(MatrixState):
         if not isinstance(upload, UploadResponse):
             raise RuntimeError(f"Matrix refused the upload of {file.filename}: {upload}")
         content: dict[str, Any] = {
-            "msgtype": "m.file", "body": file.caption or file.filename, "filename": file.filename,
+            "msgtype": "m.image" if file.mime_type.startswith("image/") else "m.file",
+            "body": file.caption or file.filename, "filename": file.filename,
             "info": {"mimetype": file.mime_type, "size": len(content_bytes)},
         }
         if encrypt and keys is not None:

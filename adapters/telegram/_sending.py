@@ -21,6 +21,7 @@ from bot.events import ChatRef, Edit, File, Location, Notice, Outgoing, Reply
 
 log = logging.getLogger(__name__)
 MAX_VENUE = 256  # a venue's title and address are short lines on Telegram
+PHOTO_TYPES = frozenset({"image/png", "image/jpeg", "image/webp"})
 
 
 class Sending:
@@ -61,9 +62,12 @@ class Sending:
         if isinstance(message, File):
             caption = truncate(message.caption, MAX_CAPTION)
             document = InputFile(message.content, filename=message.filename)
+            # A picture is shown as one (a QR code to scan); anything else is a file to open.
+            method, field = ("send_photo", "photo") if message.mime_type in PHOTO_TYPES else ("send_document",
+                                                                                              "document")
             job = Job(
-                self._call("send_document"),
-                {"chat_id": chat_id, "document": document, "caption": escape(caption) or None,
+                self._call(method),
+                {"chat_id": chat_id, field: document, "caption": escape(caption) or None,
                  "parse_mode": ParseMode.HTML, **thread},
             )
             sent = await self.queue.submit(chat_id, job)

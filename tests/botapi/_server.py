@@ -30,7 +30,7 @@ JSON = dict[str, Any]
 ANONYMOUS_ADMIN_ID = 1087968824
 SEND_METHODS = frozenset(
     {"sendMessage", "editMessageText", "sendDocument", "sendPoll", "editMessageReplyMarkup", "sendLocation",
-     "sendVenue"}
+     "sendVenue", "sendPhoto"}
 )
 _JSON_FIELDS = frozenset(
     {"reply_markup", "entities", "allowed_updates", "commands", "drop_pending_updates", "show_alert",
@@ -633,6 +633,21 @@ class FakeBotAPI:
         message["location"] = {"latitude": latitude, "longitude": longitude}
         if method == "sendVenue":
             message["venue"] = {"location": message["location"], "title": plain, "address": params["address"]}
+        return message
+
+    async def _m_sendPhoto(self, params: JSON) -> JSON:
+        chat = self._chat(params)
+        photo = params.get("photo")
+        if not isinstance(photo, tuple):
+            raise ApiError(400, "Bad Request: there is no photo in the request")
+        if not photo[1].startswith((b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"RIFF")):
+            raise ApiError(400, "Bad Request: IMAGE_PROCESS_FAILED")
+        raw = str(params.get("caption", ""))
+        plain = self._text(raw, params.get("parse_mode"), 1024, "caption") if raw else ""
+        message = self._store(chat, "sendPhoto", raw, plain, params, self._markup(params), filename=photo[0],
+                              content=photo[1])
+        message["photo"] = [{"file_id": f"photo{message['message_id']}", "file_unique_id": "p", "width": 1,
+                             "height": 1}]
         return message
 
     async def _m_answerCallbackQuery(self, params: JSON) -> bool:

@@ -7,21 +7,25 @@ from __future__ import annotations
 
 import asyncio
 import io
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import aiohttp
+import icalendar
 from sqlalchemy import select, update
 
+from bot.app import App
 from bot.config import Settings
-from bot.events import ButtonPress, Command, Reply
+from bot.events import ButtonPress, ChatRef, Command, Notice, Reply, UserRef
 from bot.summary import render
 from interlinkers.volunteers._models import IN, WAITING, Shift, Signup
 from storage.models import Job, Outcome, User
 from storage.outbox import read_outcomes
 from tests.conftest import ConsoleChat
 from tests.test_concurrency import Screen, ScreenAdapter, _stop, _until, _update, _workers
-from tests.test_core import user
+from tests.test_core import RecordingAdapter, user
 
 
 async def _fire(chat: ConsoleChat, prefix: str) -> str:
@@ -256,3 +260,46 @@ async def test_swap_help_wanted_and_the_warning_a_day_ahead(console_chat: Consol
     assert "You are signed up for shift #1" in await say("@dan [1]")
     warned = await _fire(console_chat, "volunteers:underfilled:")
     assert "bot → ann: Shift #1 “Clean-up”" in warned and "still has 1 of 3 places free" in warned
+
+
+async def test_a_volunteers_own_calendar_of_shifts(database_url: str, make_settings: Callable[..., Settings]) -> None:
+    """``/myshifts calendar`` only in a private chat; the feed holds the shifts the person has a place on, in
+    every group, and stops when revoked or when they are forgotten."""
+    adapter = RecordingAdapter()
+    app = App(make_settings(database_url), adapters=[adapter], http=True)
+    await app.start()
+    try:
+        group, other = ChatRef("test", "g1", title="Food bank"), ChatRef("test", "g2", title="Library")
+        private = ChatRef("test", "ben-private", title="ben", is_private=True)
+        ben = user("ben")
+
+        async def say(chat: ChatRef, who: UserRef, command: str, args: str) -> str:
+            before = len(adapter.sent)
+            await app.handle(_update(who, Command(command, args), chat=chat))
+            await _until(lambda: len(adapter.sent) > before)
+            return "\n".join(m.text for _c, m in adapter.sent[before:] if isinstance(m, Reply | Notice))
+
+        await say(group, user("ann"), "shift", "Sorting | 2027-03-06 09:00-12:00 | 2 | Via Roma 1 | sorting")
+        await say(other, user("cat"), "shift", "Reading hour | 2027-03-10 17:00-18:00 | 1")
+        await say(other, user("cat"), "shift", "Not mine | 2027-03-11 17:00-18:00 | 1")
+        await say(group, ben, "signup", "1")
+        await say(other, ben, "signup", "1")
+        assert "ask for it in a private chat" in await say(group, ben, "myshifts", "calendar")
+        link = re.search(r"/ical/shifts/(\S+)\.ics", await say(private, ben, "myshifts", "calendar"))
+        assert link is not None
+        url = f"http://127.0.0.1:{app.http_server.port}/ical/shifts/{link.group(1)}.ics"
+        async with aiohttp.ClientSession() as client:
+            async with client.get(url) as response:
+                assert response.status == 200 and response.content_type == "text/calendar"
+                calendar = icalendar.Calendar.from_ical(await response.read())
+            titles = sorted(str(event["SUMMARY"]) for event in calendar.walk("VEVENT"))
+            assert titles == ["Reading hour", "Sorting"], "ben's shifts in both groups, no others"
+            sorting = next(e for e in calendar.walk("VEVENT") if str(e["SUMMARY"]) == "Sorting")
+            assert str(sorting["LOCATION"]) == "Via Roma 1" and sorting["DTSTART"].dt.hour == 9
+            assert b"ann" not in await (await client.get(url)).read(), "nobody's names"
+            assert "already" in await say(private, ben, "myshifts", "calendar")
+            await say(private, ben, "myshifts", "calendar off")
+            async with client.get(url) as response:
+                assert response.status == 404, "a revoked link stops working"
+    finally:
+        await app.stop()

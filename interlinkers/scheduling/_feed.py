@@ -4,8 +4,6 @@ Only a SHA-256 of the token is stored, so the store alone cannot be used to read
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
@@ -16,6 +14,7 @@ from bot.context import Context
 from bot.i18n import N_, _
 from bot.ical import feed
 from bot.interlinker import command
+from bot.links import new_token, token_hash
 from bot.roles import Role
 from interlinkers.scheduling._models import Event, Feed
 from interlinkers.scheduling._shared import ics
@@ -24,10 +23,6 @@ from storage.models import Initiative
 KEEP_CANCELLED = timedelta(days=60)  # calendars that polled before the cancellation still learn of it
 _OFF = {"off", "revoke", "no", "stop"}
 _NEW = {"new", "renew", "reset", "nuovo", "nuevo", "jauns"}
-
-
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 class CalendarFeed:
@@ -45,11 +40,11 @@ class CalendarFeed:
             ctx.reply(_("This group has a calendar link already; I do not keep it, so I cannot show it again. "
                         "Send /calendar new for a new link (the old one stops working) or /calendar off."))
             return
-        token = secrets.token_urlsafe(24)
+        token = new_token()
         if current is not None:
             await ctx.session.delete(current)
             await ctx.session.flush()
-        ctx.session.add(Feed(initiative_id=ctx.initiative.id, token_hash=_hash(token)))
+        ctx.session.add(Feed(initiative_id=ctx.initiative.id, token_hash=token_hash(token)))
         url = f"{ctx.services.settings.public_url}/ical/{token}.ics"
         with ctx.for_group():
             ctx.reply(_("Subscribe to this group's events in your calendar app with this link: {url}\nAnyone with "
@@ -61,7 +56,7 @@ def feed_route(sessions: async_sessionmaker[AsyncSession]) -> web.RouteDef:
     async def serve(request: web.Request) -> web.Response:
         token = request.match_info["token"]
         async with sessions() as session:
-            found = await session.scalar(select(Feed).where(Feed.token_hash == _hash(token)))
+            found = await session.scalar(select(Feed).where(Feed.token_hash == token_hash(token)))
             if found is None:
                 raise web.HTTPNotFound(text="no such calendar\n")
             name = await session.scalar(select(Initiative.name).where(Initiative.id == found.initiative_id))

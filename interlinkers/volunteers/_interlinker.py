@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from aiohttp import web
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,9 +17,10 @@ from bot.errors import UserError
 from bot.i18n import N_, _, format_clock, format_moment, format_number, format_percentage, ngettext
 from bot.interlinker import Catalogue, Described, Interlinker, SettingSpec
 from bot.when import lead_times_text, parse_lead_times
-from interlinkers.volunteers._models import Shift, Signup
+from interlinkers.volunteers._dialog import ShiftDialog
+from interlinkers.volunteers._feed import shifts_feed_route
+from interlinkers.volunteers._models import Shift, ShiftFeed, Signup
 from interlinkers.volunteers._shared import DEFAULT_CONFIRM_HOURS, DEFAULT_REMINDERS, NAME
-from interlinkers.volunteers._swaps import Swaps
 
 MAX_CONFIRM_HOURS = 72
 
@@ -40,7 +42,7 @@ def _describe_hours(stored: str) -> str:
     return ngettext("{count} hour", "{count} hours", int(stored)).format(count=int(stored))
 
 
-class Volunteers(Swaps, Interlinker):
+class Volunteers(ShiftDialog, Interlinker):
     name = NAME
     catalogue = Catalogue(
         title=N_("Volunteers"),
@@ -56,6 +58,9 @@ class Volunteers(Swaps, Interlinker):
         SettingSpec("confirmhours", N_("how long the first on a waiting list has to take a freed place"),
                     DEFAULT_CONFIRM_HOURS, _parse_hours, _describe_hours),
     )
+
+    def routes(self) -> list[web.RouteDef]:
+        return [shifts_feed_route(self.services.sessions)]
 
     @classmethod
     def describe_outcome(cls, kind: str, result: dict[str, Any], tz: ZoneInfo) -> Described | None:
@@ -97,3 +102,4 @@ class Volunteers(Swaps, Interlinker):
         upcoming = select(Shift.id).where(Shift.ends_at > datetime.now(UTC)).scalar_subquery()
         await session.execute(delete(Signup).where(Signup.user_id == user_id, Signup.shift_id.in_(upcoming)))
         await session.execute(update(Signup).where(Signup.user_id == user_id).values(user_id=None))
+        await session.execute(delete(ShiftFeed).where(ShiftFeed.user_id == user_id))

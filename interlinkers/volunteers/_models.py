@@ -58,3 +58,12 @@ class Signup(Base):
     checked_in_at: Mapped[datetime | None]
     attended: Mapped[bool | None]  # after the shift: came (checked in or confirmed) or a no-show
     minutes: Mapped[int | None] = mapped_column(Integer)  # minutes served, once the shift is over
+
+
+class ShiftFeed(Base):
+    """One person's calendar of their shifts: only a hash of its token is kept (the link is shown once)."""
+
+    __tablename__ = "vol_feeds"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

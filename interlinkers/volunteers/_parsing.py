@@ -42,22 +42,30 @@ def shift_example() -> str:
 def parse_shift(args: str, tz: ZoneInfo, now: datetime | None = None) -> ShiftDraft:
     now = now or datetime.now(UTC)
     parts = [" ".join(part.split()) for part in args.split("|")]
-    parts = [part for part in parts if part]
-    if len(parts) < 3:
+    while parts and not parts[-1]:
+        parts.pop()  # an empty place or role in the middle ("| | driver") stays empty, trailing ones go
+    if len(parts) < 3 or not all(parts[:3]):
         raise UserError(_("Give a title, the day with its hours and the number of places, separated by “|”.")
                         + "\n" + shift_example())
-    title = _limited(parts[0], MAX_TITLE, _("The title"))
+    title = check_title(parts[0])
     spans, open_ended = _spans(parts[1], tz, now)
     capacity = _places(parts[2])
     place: str | None = None
     point: Point | None = None
-    if len(parts) > 3:
+    if len(parts) > 3 and parts[3]:
         words, point = read_point(_limited(parts[3], MAX_PLACE, _("The place")))
         place = words or None
-    role = _limited(parts[4], MAX_ROLE, _("The role")) if len(parts) > 4 else None
+    role = _limited(parts[4], MAX_ROLE, _("The role")) if len(parts) > 4 and parts[4] else None
     if len(parts) > 5:
         raise UserError(_("I did not understand “{part}”.").format(part=parts[5][:60]) + "\n" + shift_example())
     return ShiftDraft(title, spans, capacity, place, point, role, open_ended)
+
+
+def check_title(text: str) -> str:
+    title = " ".join(text.split())
+    if not title:
+        raise UserError(_("The title is empty."))
+    return _limited(title, MAX_TITLE, _("The title"))
 
 
 def _spans(text: str, tz: ZoneInfo, now: datetime) -> tuple[tuple[tuple[datetime, datetime], ...], bool]:

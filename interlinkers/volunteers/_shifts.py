@@ -18,6 +18,7 @@ from bot.interlinker import command, job
 from bot.roles import Role
 from bot.when import lead_times
 from interlinkers.volunteers import _view as view
+from interlinkers.volunteers._feed import personal_calendar
 from interlinkers.volunteers._models import IN, OFFERED, Shift, Signup
 from interlinkers.volunteers._parsing import ShiftDraft, parse_number, parse_shift
 from interlinkers.volunteers._shared import (
@@ -45,10 +46,16 @@ CODE_DIGITS = 6
 class Shifts:
     """The shift half of the volunteers Interlinker."""
 
-    @command("shift", help=N_("Plan a volunteer shift: time, places, place, role"),
-             usage=N_("<title> | <day> <from>-<to> | <places> [| <place>] [| <role>]"))
+    @command("shift", help=N_("Plan a volunteer shift: time, places, place, role (organisers; alone: step by step)"),
+             usage=N_("<title> | <day> <from>-<to> | <places> [| <place>] [| <role>]"), role=Role.ORGANISER)
     async def shift(self, ctx: Context, args: str) -> None:
+        if not args.strip():
+            await self.ask_shift(ctx)
+            return
         await self.create_shifts(ctx, parse_shift(args, ctx.tz))
+
+    async def ask_shift(self, ctx: Context) -> None:
+        raise NotImplementedError  # the dialog (``_dialog.ShiftDialog``)
 
     async def create_shifts(self, ctx: Context, draft: ShiftDraft) -> list[Shift]:
         created = []
@@ -98,8 +105,13 @@ class Shifts:
                          f" · {view.places_text(shift, await signups(ctx, shift))}")
         ctx.reply("\n".join(lines))
 
-    @command("myshifts", help=N_("Your shifts, and your place on waiting lists"))
+    @command("myshifts", help=N_("Your shifts, and your place on waiting lists (calendar: a link for your "
+                                 "calendar app)"), usage=N_("[calendar [new|off]]"))
     async def my_shifts(self, ctx: Context, args: str) -> None:
+        words = args.strip().casefold().split()
+        if words and words[0] in {"calendar", "calendario", "kalendars", _("calendar").casefold()}:
+            await personal_calendar(ctx, words[1] if len(words) > 1 else "")
+            return
         rows = (await ctx.session.execute(
             select(Shift, Signup, Initiative.name).join(Signup, Signup.shift_id == Shift.id)
             .join(Initiative, Initiative.id == Shift.initiative_id)

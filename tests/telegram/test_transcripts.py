@@ -298,7 +298,7 @@ async def telegram_chat(state_dir: Path) -> AsyncIterator[TelegramChat]:
 _PRIVATE = re.compile(r"^bot → [^\n]*(?:\n {5}[^\n]*)*\n?", re.MULTILINE)
 # Transcripts whose story runs on private messages and files saved by the console: checked on the console
 # and by tests/test_scheduling.py; Telegram's side of them is covered by tests/test_direct.py.
-_CONSOLE_ONLY = {"meeting"}
+_CONSOLE_ONLY = {"meeting", "food_bank"}
 
 
 def _telegram_expects(expected: str) -> str:

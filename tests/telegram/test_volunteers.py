@@ -50,3 +50,24 @@ async def test_check_in_code_privately_with_a_qr_photo_and_check_in_by_link(tmp_
         async with app.sessions() as session:
             checked = await session.scalar(select(Signup.checked_in_at))
         assert checked is not None
+
+
+async def test_a_freed_place_is_offered_in_the_group_to_someone_the_bot_cannot_write_to(tmp_path: Path) -> None:
+    """eve never started the bot: the offer of ben's freed place is made in the group, naming her, with its
+    buttons; only she can take it, by pressing or typing."""
+    async with telegram_chat(tmp_path) as chat:
+        api = chat.api
+        await chat.say("@ann /start")
+        await chat.say("@ann /shift Food bank | 2027-03-06 09:00-12:00 | 1")
+        await chat.say("@ben /signup 1")
+        assert "number 1 on its waiting list" in (await chat.say("@eve /signup 1") or "")
+        offered = await chat.say("@ben /withdraw 1")
+        assert offered is not None and "eve: a place is free on shift #1, and you are first in line" in offered
+        assert "[1] Take the place  [2] Give it up" in offered
+        assert not api.sent_to(api.private_chat(chat.member("eve")).id), "Telegram forbids writing first"
+        await chat.say("@fay [1]")
+        assert chat.popup is not None and "not yours" in chat.popup
+        await chat.say("@eve [1]")
+        assert chat.popup is not None and "The place on shift #1 is yours" in chat.popup
+        card = next(s for s in reversed(api.sent) if s.text.startswith("Shift #1: Food bank"))
+        assert "Volunteers: eve" in api.current(chat.group.id, card.message_id)["text"]

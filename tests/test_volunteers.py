@@ -129,7 +129,8 @@ async def test_reminders_organisers_and_shifts_for_a_day_or_a_repetition(console
     assert {shift.starts_at.astimezone(tz).strftime("%a %H:%M") for shift in shifts} == {"Sat 09:00"}
     assert len({shift.starts_at.astimezone(UTC).hour for shift in shifts}) == 2, "09:00 local in winter and summer"
     assert len(outcomes) == 4 + len(shifts), "the PA hears of every shift planned"
-    assert "more than 12 shifts" in await say("@ann /shift Too many | every day 09:00-10:00 until 2027-06-30 | 2")
+    many = await say("@ann /shift Every day | every day 09:00-10:00 until 2027-06-30 | 2")
+    assert "12 shifts planned:" in many and "these are the next ones; plan the rest later" in many
     assert "Write the hours as a range" in await say("@ann /shift X | tomorrow 09:00 | 2")
     assert "number of places" in await say("@ann /shift X | 2027-03-06 09:00-12:00 | none")
 

@@ -18,7 +18,7 @@ MAX_TITLE = 200
 MAX_PLACE = 200
 MAX_ROLE = 100
 MAX_PLACES = 1000
-MAX_SHIFTS = 12  # created by one /shift (several hour ranges, or a repetition)
+MAX_SHIFTS = 12  # planned by one /shift (several hour ranges, or a repetition): the next ones, the rest later
 OPEN_ENDED = 4  # occurrences planned for a repetition without an end
 _RANGE = re.compile(r"(?<![\d:.])(\d{1,2})[:.](\d{2})\s*[-–—]\s*(\d{1,2})[:.](\d{2})(?![\d:.])")
 _JOINERS = re.compile(r"[,;+]|\b(?:and|e|y|un)\b", re.IGNORECASE)
@@ -32,7 +32,7 @@ class ShiftDraft:
     place: str | None
     point: Point | None
     role: str | None
-    open_ended: bool  # a repetition without an end: only the next few were planned
+    more: bool  # a repetition with more occurrences than planned at once: only the next ones were planned
 
 
 def shift_example() -> str:
@@ -48,7 +48,7 @@ def parse_shift(args: str, tz: ZoneInfo, now: datetime | None = None) -> ShiftDr
         raise UserError(_("Give a title, the day with its hours and the number of places, separated by “|”.")
                         + "\n" + shift_example())
     title = check_title(parts[0])
-    spans, open_ended = _spans(parts[1], tz, now)
+    spans, more = _spans(parts[1], tz, now)
     capacity = _places(parts[2])
     place: str | None = None
     point: Point | None = None
@@ -58,7 +58,7 @@ def parse_shift(args: str, tz: ZoneInfo, now: datetime | None = None) -> ShiftDr
     role = _limited(parts[4], MAX_ROLE, _("The role")) if len(parts) > 4 and parts[4] else None
     if len(parts) > 5:
         raise UserError(_("I did not understand “{part}”.").format(part=parts[5][:60]) + "\n" + shift_example())
-    return ShiftDraft(title, spans, capacity, place, point, role, open_ended)
+    return ShiftDraft(title, spans, capacity, place, point, role, more)
 
 
 def check_title(text: str) -> str:
@@ -80,7 +80,7 @@ def _spans(text: str, tz: ZoneInfo, now: datetime) -> tuple[tuple[tuple[datetime
     assert first_range is not None
     before, after = text[: first_range.start()], _JOINERS.sub(" ", _RANGE.sub(" ", text[first_range.end():]))
     spans: list[tuple[datetime, datetime]] = []
-    open_ended = False
+    more = False
     for from_h, from_m, to_h, to_m in ranges:
         if int(from_h) > 23 or int(to_h) > 24 or int(from_m) > 59 or int(to_m) > 59:
             raise UserError(_("“{hours}” is not a time of day.").format(hours=f"{from_h}:{from_m}-{to_h}:{to_m}"))
@@ -89,16 +89,15 @@ def _spans(text: str, tz: ZoneInfo, now: datetime) -> tuple[tuple[tuple[datetime
         if rule is None:
             starts = [first]
         else:
-            open_ended = open_ended or rule.until is None
-            limit = OPEN_ENDED if rule.until is None else MAX_SHIFTS + 1
-            starts = recurrence.occurrences(first, rule, tz, now, limit)
+            limit = OPEN_ENDED if rule.until is None else MAX_SHIFTS
+            starts = recurrence.occurrences(first, rule, tz, now, limit + 1)
+            more = more or len(starts) > limit
+            starts = starts[:limit]
         spans.extend((start.astimezone(UTC), (start + length).astimezone(UTC)) for start in starts)
-    if len(spans) > MAX_SHIFTS:
-        raise UserError(_("That makes more than {count} shifts at once: choose an earlier end, or plan the rest "
-                          "later.").format(count=MAX_SHIFTS))
     if len({start for start, _end in spans}) < len(spans):
         raise UserError(_("The same hours are given twice."))
-    return tuple(sorted(spans)), open_ended
+    spans.sort()
+    return tuple(spans[:MAX_SHIFTS]), more or len(spans) > MAX_SHIFTS
 
 
 def _length(from_h: int, from_m: int, to_h: int, to_m: int) -> timedelta:

@@ -83,8 +83,8 @@ class Shifts:
             else:
                 lines = [_("{count} shifts planned:").format(count=len(created))]
                 lines += [f"#{shift.number} {view.when_text(shift)}" for shift in created]
-                if draft.open_ended:
-                    lines.append(_("A repetition without an end: these are the next ones; plan more later."))
+                if draft.more:
+                    lines.append(_("More would follow: these are the next ones; plan the rest later."))
                 lines.append(_("Sign up with /signup <number>; /shifts lists them with their free places."))
                 ctx.reply("\n".join(lines))
             if draft.point is not None:

@@ -39,12 +39,22 @@ class CoreCommands(Interlinker):
             ).format(name=ctx.user_ref.display_name if ctx.user_ref else "")
         )
 
-    @command("help", help=N_("List the commands you can use"))
+    @command("help", help=N_("List the commands you can use"), usage=N_("[command]"))
     async def help(self, ctx: Context, args: str) -> None:
-        lines = [_("Commands you can use here:")]
-        for spec in sorted(self.services.dispatcher_commands(ctx.role), key=lambda s: s.name):
+        """The list fits one message on every network (no usages); ``/help <command>`` says how to write one."""
+        specs = sorted(self.services.dispatcher_commands(ctx.role), key=lambda s: s.name)
+        wanted = args.strip().lstrip("/").split("@")[0].lower()
+        if wanted:
+            spec = next((spec for spec in specs if spec.name == wanted), None)
+            if spec is None:
+                raise UserError(_("I don't know the command /{name}. Send /help to see what you can do.").format(
+                    name=wanted[:64]))
             usage = f" {_(spec.usage)}" if spec.usage else ""
-            lines.append(f"/{spec.name}{usage} — {_(spec.help)}")
+            ctx.reply(f"/{spec.name}{usage} — {_(spec.help)}")
+            return
+        lines = [_("Commands you can use here:")]
+        lines += [f"/{spec.name} — {_(spec.help)}" for spec in specs]
+        lines.append(_("Send /help <command> to see how to write one, for example /help poll."))
         ctx.reply("\n".join(lines))
 
     @command("interlinkers", help=N_("List the Interlinkers this bot offers"))

@@ -304,3 +304,20 @@ async def test_a_volunteers_own_calendar_of_shifts(database_url: str, make_setti
                 assert response.status == 404, "a revoked link stops working"
     finally:
         await app.stop()
+
+
+async def test_help_lists_every_command_in_one_message_and_explains_one(console_chat: ConsoleChat) -> None:
+    """With three Interlinkers the list still fits one Telegram message (4096 characters) in every
+    language; ``/help <command>`` says how to write that one."""
+    say = console_chat.say
+    await say("@ann /start")
+    for language in ("en", "it", "es", "lv"):
+        await say(f"@ann /language {language}")
+        listed = await say("@ann /help")
+        assert len(listed.removeprefix("bot: ")) <= 4096, (language, len(listed))
+        assert "/shift — " in listed and "/meet — " in listed and "/poll — " in listed
+    await say("@ann /language en")
+    assert await say("@ann /help shift") == ("bot: /shift <title> | <day> <from>-<to> | <places> [| <place>] "
+                                             "[| <role>] — Plan a volunteer shift: time, places, place, role "
+                                             "(organisers; alone: step by step)\n")
+    assert "I don't know the command /nothing" in await say("@ann /help /nothing")

@@ -321,3 +321,26 @@ async def test_help_lists_every_command_in_one_message_and_explains_one(console_
                                              "[| <role>] — Plan a volunteer shift: time, places, place, role "
                                              "(organisers; alone: step by step)\n")
     assert "I don't know the command /nothing" in await say("@ann /help /nothing")
+
+
+async def test_a_free_place_goes_to_those_waiting_and_a_cancelled_shift_tells_everyone(
+        console_chat: ConsoleChat) -> None:
+    """A place freed by someone forgetting themselves is offered to the first in line, not taken by a
+    newcomer; cancelling tells everyone on the shift and stops its jobs."""
+    say = console_chat.say
+    await say("@ann /start")
+    await say("@ann /shift Library hours | 2027-04-03 15:00-18:00 | 1")
+    await say("@ben /signup 1")
+    await say("@cat /signup 1")
+    await say("@ben /forgetme confirm")  # ben's place is free, and nobody has been offered it yet
+    late = await say("@dan /signup 1")
+    assert "bot → cat: A place is free on shift #1" in late, "the first in line gets it"
+    assert "you are number 1 on its waiting list" in late, "dan queues behind"
+    assert "Only organisers can use /cancelshift" in await say("@dan /cancelshift 1")
+    cancelled = await say("@ann /cancelshift 1")
+    assert "bot: Shift #1 “Library hours” is cancelled." in cancelled
+    assert "bot → cat: Shift #1 “Library hours” (Sat, 3 Apr 2027, 15:00–18:00 (Europe/Rome)) is cancelled" in cancelled
+    assert "bot → dan: Shift #1" in cancelled
+    assert not [job for job in await _jobs(console_chat) if job.key.startswith("volunteers:")], "its jobs are gone"
+    assert "is cancelled" in await say("@eve /signup 1")
+    assert "No shifts are planned here" in await say("@eve /shifts")

@@ -67,6 +67,7 @@ class Volunteers(ShiftDialog, Interlinker):
         headings = {"shift_planned": _("{initiative} — volunteer shift planned on {when}"),
                     "shift_done": _("{initiative} — volunteer shift over, recorded on {when}"),
                     "shift_corrected": _("{initiative} — attendance at a shift corrected on {when}"),
+                    "shift_cancelled": _("{initiative} — volunteer shift cancelled on {when}"),
                     "volunteering_month": _("{initiative} — volunteering in a month, recorded on {when}")}
         if kind not in headings:
             return None

@@ -22,13 +22,16 @@ from interlinkers.volunteers._shared import (
     DEFAULT_CONFIRM_HOURS,
     NAME,
     SOONEST_OFFER,
+    end_job,
     find_shift,
     lock_shift,
     names,
     offer_job,
     position,
+    remind_job,
     started,
     taken,
+    underfilled_job,
 )
 from interlinkers.volunteers._shifts import Shifts
 
@@ -97,6 +100,33 @@ class Signups(Shifts):
         with ctx.for_group():
             ctx.reply(_("{name} is no longer on shift #{number}.").format(name=name, number=shift.number))
 
+    @command("cancelshift", help=N_("Cancel a shift (organisers); everyone on it is told"), usage=N_("<number>"),
+             role=Role.ORGANISER)
+    async def cancel_shift(self, ctx: Context, args: str) -> None:
+        number, _rest = parse_number(args, "cancelshift")
+        shift = await find_shift(ctx, number, lock=True)
+        self._check_open(shift)
+        shift.status = "cancelled"
+        rows = (await ctx.session.scalars(select(Signup).where(Signup.shift_id == shift.id))).all()
+        for key in (remind_job(shift), end_job(shift), underfilled_job(shift), *(offer_job(row) for row in rows)):
+            await ctx.unschedule(key)
+        missed = []
+        for row in rows:
+            if row.user_id is not None and not await ctx.direct(row.user_id, lambda _person: [Reply(_(
+                    "Shift #{number} “{title}” ({when}) is cancelled. Thank you for being ready to help!").format(
+                    number=shift.number, title=shift.title, when=view.when_text(shift)))]):
+                missed.append(row.user_id)
+        await ctx.session.execute(delete(Signup).where(Signup.shift_id == shift.id))
+        await ctx.session.flush()
+        await ctx.record_outcome("shift_cancelled", shift.title, {**self.facts(shift), "signed_up": len(rows)})
+        with ctx.for_group():
+            ctx.reply(_("Shift #{number} “{title}” is cancelled.").format(number=shift.number, title=shift.title))
+            if missed:  # those the bot cannot write to are told here
+                people = await names(ctx, missed)
+                ctx.reply(_("{names}: you were on shift #{number}, which is cancelled.").format(
+                    names=", ".join(people.get(user_id, "?") for user_id in missed), number=shift.number))
+        await self.show(ctx, shift)
+
     # --- the offer of a freed place ------------------------------------------------------------------
 
     @button("c")
@@ -145,11 +175,12 @@ class Signups(Shifts):
             await ctx.unschedule(offer_job(current))
             current.state, current.offered_until = IN, None
             said = _("The place on shift #{number} is yours. Thank you!").format(number=shift.number)
-        elif await taken(ctx, shift) < shift.capacity:
+        elif await taken(ctx, shift) < shift.capacity and not await self._anyone_waiting(ctx, shift):
             ctx.session.add(Signup(shift_id=shift.id, user_id=user_id, state=IN))
             said = _("You are signed up for shift #{number} “{title}”: {when}. Thank you!").format(
                 number=shift.number, title=shift.title, when=view.when_text(shift))
-        else:
+        else:  # full, or a free place that belongs to those already waiting (offered to them first)
+            await self._offer_free_places(ctx, shift)
             current = Signup(shift_id=shift.id, user_id=user_id, state=WAITING)
             ctx.session.add(current)
             await ctx.session.flush()
@@ -228,6 +259,10 @@ class Signups(Shifts):
                             "you confirm by {until} (press “Take the place” or send /signup {number}).").format(
                     name=people.get(signup.user_id, "?"), number=shift.number,
                     until=format_moment(until, ctx.tz)), buttons)
+
+    async def _anyone_waiting(self, ctx: Context, shift: Shift) -> bool:
+        return await ctx.session.scalar(select(Signup.id).where(Signup.shift_id == shift.id,
+                                                                Signup.state == WAITING).limit(1)) is not None
 
     async def _signup(self, ctx: Context, shift: Shift, user_id: int) -> Signup | None:
         return await ctx.session.scalar(select(Signup).where(Signup.shift_id == shift.id, Signup.user_id == user_id))

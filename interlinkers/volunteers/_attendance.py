@@ -51,7 +51,7 @@ class Attendance(Signups):
             text = _("Check-in code for shift #{number} “{title}” ({when}): {code}\nShow it to the volunteers on the "
                      "day: each sends /checkin {code} (from an hour before the start until the end).").format(
                 number=shift.number, title=shift.title, code=shift.code,
-                when=view.when_text(shift, person.zone(shift.timezone)))
+                when=view.when_text(shift, person.zone(shift.timezone), inline=True))
             said: list[Outgoing] = [Reply(text)]
             if link is not None and link.url:  # a QR code of the link that checks in, to scan from a phone
                 image = io.BytesIO()

@@ -213,7 +213,7 @@ class Shifts:
         left = format_timedelta(shift.starts_at - datetime.now(UTC), threshold=1.5, add_direction=True,
                                 locale=current_locale())
         text = _("Reminder: your shift #{number} “{title}” starts {left} ({when}).").format(
-            number=shift.number, title=shift.title, left=left, when=view.when_text(shift, tz))
+            number=shift.number, title=shift.title, left=left, when=view.when_text(shift, tz, inline=True))
         if shift.place:
             text += "\n" + _("Where: {place}").format(place=shift.place)
         return text + "\n" + _("Cannot come? Send /withdraw {number}, so someone waiting gets the place.").format(

@@ -114,7 +114,7 @@ class Signups(Shifts):
         for row in rows:
             if row.user_id is not None and not await ctx.direct(row.user_id, lambda _person: [Reply(_(
                     "Shift #{number} “{title}” ({when}) is cancelled. Thank you for being ready to help!").format(
-                    number=shift.number, title=shift.title, when=view.when_text(shift)))]):
+                    number=shift.number, title=shift.title, when=view.when_text(shift, inline=True)))]):
                 missed.append(row.user_id)
         await ctx.session.execute(delete(Signup).where(Signup.shift_id == shift.id))
         await ctx.session.flush()
@@ -249,7 +249,7 @@ class Signups(Shifts):
             zone = person.zone(shift.timezone)
             return [Reply(_("A place is free on shift #{number} “{title}” ({when}), and you are first in line. It "
                             "is yours if you confirm by {until}; after that it goes to the next person.").format(
-                number=shift.number, title=shift.title, when=view.when_text(shift, zone),
+                number=shift.number, title=shift.title, when=view.when_text(shift, zone, inline=True),
                 until=format_moment(until, zone)), buttons)]
 
         if not await ctx.direct(signup.user_id, offer):

@@ -36,7 +36,8 @@ class Swaps(Attendance):
         with ctx.for_group():
             ctx.reply(_("{name} offers their place on shift #{number} “{title}” ({when}). Who takes it over? Press "
                         "the button.").format(name=ctx.user_ref.display_name if ctx.user_ref else "?",
-                                              number=shift.number, title=shift.title, when=view.when_text(shift)),
+                                              number=shift.number, title=shift.title,
+                                              when=view.when_text(shift, inline=True)),
                       (ctx.button(_("Take it over"), NAME, "t", mine.id),))
 
     @button("t")
@@ -98,7 +99,7 @@ class Swaps(Attendance):
         def warning(_person: object) -> list[Reply]:
             return [Reply(_("Shift #{number} “{title}” ({when}) still has {free} of {capacity} places free. Send "
                             "/needhelp {number} in the group to call for help.").format(
-                number=shift.number, title=shift.title, when=view.when_text(shift), free=free,
+                number=shift.number, title=shift.title, when=view.when_text(shift, inline=True), free=free,
                 capacity=shift.capacity))]
 
         reached = [await ctx.direct(user_id, warning) for user_id in sorted(organisers)]
@@ -110,4 +111,4 @@ class Swaps(Attendance):
     def _call_text(shift: Shift, free: int) -> str:
         return _("Help wanted: shift #{number} “{title}” ({when}) needs {free} more. Can you come? Press Sign up or "
                  "send /signup {number}.").format(number=shift.number, title=shift.title,
-                                                   when=view.when_text(shift), free=free)
+                                                   when=view.when_text(shift, inline=True), free=free)

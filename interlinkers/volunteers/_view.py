@@ -17,10 +17,11 @@ from interlinkers.volunteers._models import IN, OFFERED, WAITING, Shift, Signup
 from interlinkers.volunteers._shared import NAME, started, zone
 
 
-def when_text(shift: Shift, tz: ZoneInfo | None = None) -> str:
-    """"Sat, 5 Dec 2026, 09:00–12:00 (Europe/Rome)"."""
+def when_text(shift: Shift, tz: ZoneInfo | None = None, *, inline: bool = False) -> str:
+    """"Sat, 5 Dec 2026, 09:00–12:00 (Europe/Rome)"; ``inline`` (inside brackets already): "…, Europe/Rome"."""
     tz = tz or zone(shift)
-    return f"{format_moment(shift.starts_at, tz, year=True)}–{format_clock(shift.ends_at, tz)} ({tz.key})"
+    span = f"{format_moment(shift.starts_at, tz, year=True)}–{format_clock(shift.ends_at, tz)}"
+    return f"{span}, {tz.key}" if inline else f"{span} ({tz.key})"
 
 
 def heading(shift: Shift) -> str:

@@ -314,7 +314,8 @@ async def test_help_lists_every_command_in_one_message_and_explains_one(console_
     for language in ("en", "it", "es", "lv"):
         await say(f"@ann /language {language}")
         listed = await say("@ann /help")
-        assert len(listed.removeprefix("bot: ")) <= 4096, (language, len(listed))
+        sent = listed.removeprefix("bot: ").replace("\n     ", "\n").rstrip("\n")  # as the chat gets it
+        assert len(sent) <= 4096, (language, len(sent))
         assert "/shift — " in listed and "/meet — " in listed and "/poll — " in listed
     await say("@ann /language en")
     assert await say("@ann /help shift") == ("bot: /shift <title> | <day> <from>-<to> | <places> [| <place>] "
@@ -344,3 +345,31 @@ async def test_a_free_place_goes_to_those_waiting_and_a_cancelled_shift_tells_ev
     assert not [job for job in await _jobs(console_chat) if job.key.startswith("volunteers:")], "its jobs are gone"
     assert "is cancelled" in await say("@eve /signup 1")
     assert "No shifts are planned here" in await say("@eve /shifts")
+
+
+async def test_an_organiser_ends_a_shift_early(console_chat: ConsoleChat) -> None:
+    say = console_chat.say
+    await say("@ann /start")
+    await say("@ann /shift Park clean-up | 2027-03-06 09:00-12:00 | 3")
+    await say("@ben /signup 1")
+    await say("@cat /signup 1")
+    assert "has not started yet" in await say("@ann /endshift 1")
+    now = datetime.now(UTC).replace(microsecond=0)
+    await _move_shift(console_chat, 1, now - timedelta(hours=1), now + timedelta(hours=2))
+    coded = await say("@ann /checkincode 1")
+    code = coded.split("): ")[1][:6]
+    await say(f"@ben /checkin {code}")
+    async with console_chat.app.services.sessions.begin() as session:  # as if ben had come at the start
+        await session.execute(update(Signup).where(Signup.checked_in_at.is_not(None)).values(
+            checked_in_at=now - timedelta(hours=1)))
+    assert "Only organisers can use /endshift" in await say("@ben /endshift 1")
+    ended = await say("@ann /endshift 1")
+    assert "Shift #1 is over. Thank you, everyone!" in ended
+    async with console_chat.app.services.sessions() as session:
+        rows = dict((await session.execute(select(User.display_name, Signup.minutes)
+                                           .join(User, User.id == Signup.user_id))).all())
+        done = await session.scalar(select(Outcome).where(Outcome.kind == "shift_done"))
+    assert rows == {"ben": 60, "cat": 0}, "an hour served, until the organiser ended it; cat did not come"
+    assert done is not None and done.payload["result"]["ends_at"].startswith(now.isoformat()[:16])
+    assert "No shift of yours is open" in await say(f"@cat /checkin {code}"), "check-in closes with the shift"
+    assert await _fire(console_chat, "volunteers:end:") == "", "the planned end does nothing more"

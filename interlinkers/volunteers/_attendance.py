@@ -23,7 +23,7 @@ from bot.roles import Role
 from interlinkers.volunteers import _view as view
 from interlinkers.volunteers._models import IN, Shift, Signup
 from interlinkers.volunteers._parsing import parse_number
-from interlinkers.volunteers._shared import NAME, find_shift, length, lock_shift, signups
+from interlinkers.volunteers._shared import NAME, end_job, find_shift, length, lock_shift, signups
 from interlinkers.volunteers._signups import Signups
 
 CHECK_IN_EARLY = timedelta(hours=1)  # check-in opens this long before the start, and closes at the end
@@ -122,13 +122,32 @@ class Attendance(Signups):
 
     # --- the end of a shift, and the month ------------------------------------------------------------
 
+    @command("endshift", help=N_("End a shift now, if it finished early (organisers): no-shows and hours are "
+                                 "counted"), usage=N_("<number>"), role=Role.ORGANISER)
+    async def end_shift(self, ctx: Context, args: str) -> None:
+        number, _rest = parse_number(args, "endshift")
+        shift = await find_shift(ctx, number, lock=True)
+        if shift.status != "open":
+            raise UserError(_("Shift #{number} is over or cancelled.").format(number=shift.number))
+        now = datetime.now(UTC).replace(microsecond=0)
+        if shift.starts_at > now:
+            raise UserError(_("Shift #{number} has not started yet: to call it off, send /cancelshift {number}.")
+                            .format(number=shift.number))
+        shift.ends_at = min(shift.ends_at, now)
+        await ctx.unschedule(end_job(shift))
+        await self._close(ctx, shift)
+        with ctx.for_group():
+            ctx.reply(_("Shift #{number} is over. Thank you, everyone!").format(number=shift.number))
+
     @job("end")
     async def end(self, ctx: Context, shift_id: int) -> None:
+        shift = await lock_shift(ctx, shift_id)
+        if shift is not None and shift.status == "open":
+            await self._close(ctx, shift)
+
+    async def _close(self, ctx: Context, shift: Shift) -> None:
         """No-shows marked (signed up, neither checked in nor confirmed), minutes served counted: from check-in
         (or the start, if earlier) to the end, or the whole shift when an organiser confirmed attendance."""
-        shift = await lock_shift(ctx, shift_id)
-        if shift is None or shift.status != "open":
-            return
         for row in await signups(ctx, shift):
             if row.state != IN:
                 continue

@@ -6,6 +6,16 @@ from __future__ import annotations
 import hashlib
 import secrets
 
+# What people add to a link command: "off" stops the link, "new" replaces it (in any of our languages).
+_OFF = {"off", "revoke", "no", "stop", "basta", "no más", "izslēgt"}
+_NEW = {"new", "renew", "reset", "nuovo", "nuevo", "jauns"}
+
+
+def link_wish(typed: str) -> str:
+    """``"off"``, ``"new"``, or ``""`` (show or create the link) for what followed a link command."""
+    word = typed.strip().casefold()
+    return "off" if word in _OFF else "new" if word in _NEW else ""
+
 
 def new_token() -> str:
     """192 random bits, URL-safe."""
@@ -16,4 +26,4 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-__all__ = ["new_token", "token_hash"]
+__all__ = ["link_wish", "new_token", "token_hash"]

@@ -7,15 +7,18 @@ import asyncio
 import io
 import os
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import update
 from sqlalchemy.engine import make_url
 
 from adapters.console import ConsoleAdapter
 from bot.app import App
 from bot.config import Settings, load_settings
+from storage.models import Job
 
 POSTGRES_ENV = "INTERLINK_TEST_POSTGRES_URL"
 BACKENDS = ["sqlite", "postgres"]
@@ -91,8 +94,18 @@ class ConsoleChat:
         self.app, self.adapter, self._out = app, adapter, out
 
     async def say(self, line: str) -> str:
+        return await self._printed(self.adapter.feed(line))
+
+    async def fire(self, prefix: str) -> str:
+        """Make the jobs whose key starts with ``prefix`` due now (as if the clock had reached them), run
+        what is due, and return what the bot printed."""
+        async with self.app.services.sessions.begin() as session:
+            await session.execute(update(Job).where(Job.key.startswith(prefix)).values(run_at=datetime.now(UTC)))
+        return await self._printed(self.app.services.jobs.run_due())
+
+    async def _printed(self, action: Awaitable[object]) -> str:
         start = self._out.tell()
-        await self.adapter.feed(line)
+        await action
         self._out.seek(start)
         text = self._out.read()
         self._out.seek(0, io.SEEK_END)

@@ -12,25 +12,13 @@ from pathlib import Path
 
 import aiohttp
 import icalendar
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from adapters.console import ConsoleAdapter
 from bot.app import App
 from bot.config import Settings
 from storage.models import Job, Outcome
 from tests.conftest import ConsoleChat
-
-
-async def _fire(chat: ConsoleChat, prefix: str) -> str:
-    """Make the jobs whose key starts with ``prefix`` due now, run what is due, return what was said."""
-    async with chat.app.services.sessions.begin() as session:
-        await session.execute(update(Job).where(Job.key.startswith(prefix)).values(run_at=datetime.now(UTC)))
-    start = chat._out.tell()
-    await chat.app.services.jobs.run_due()
-    chat._out.seek(start)
-    said = chat._out.read()
-    chat._out.seek(0, io.SEEK_END)
-    return said
 
 
 async def _jobs(chat: ConsoleChat, prefix: str) -> list[Job]:
@@ -117,13 +105,13 @@ async def test_reminders_in_the_group_and_privately_each_once(console_chat: Cons
     await say("@cat /rsvp 1 no")
     (first,) = await _jobs(console_chat, "scheduling:remind:")
     assert abs(first.run_at - (start - timedelta(days=1))) < timedelta(minutes=1), "1 day before, by default"
-    said = await _fire(console_chat, "scheduling:remind:")
+    said = await console_chat.fire("scheduling:remind:")
     assert "bot: Reminder: Clean-up starts in 3 days" in said and "Where: Park" in said and "Going: 1." in said
     assert "bot → ben: Reminder: Clean-up" in said and "bot → cat" not in said  # only those going, privately
     (second,) = await _jobs(console_chat, "scheduling:remind:")
     assert abs(second.run_at - (start - timedelta(hours=1))) < timedelta(minutes=1), "then 1 hour before"
     assert await console_chat.app.services.jobs.run_due() == 0, "nothing fires twice"
-    await _fire(console_chat, "scheduling:remind:")
+    await console_chat.fire("scheduling:remind:")
     assert not await _jobs(console_chat, "scheduling:remind:")
     assert "is your own setting" in await say("@ben /settings privatereminders off")
 
@@ -134,7 +122,7 @@ async def test_deadline_confirms_the_best_time_and_recurring_events_report_each_
     await say("@ann /meet Assembly | 2027-06-05 10:00 | 2027-06-06 10:00 | closes 2027-06-01 18:00")
     await say("@ben /answer 1 maybe yes")
     await say("@cat /answer 1 yes yes")
-    said = await _fire(console_chat, "scheduling:close:")
+    said = await console_chat.fire("scheduling:close:")
     assert "Event #1: Assembly" in said and "Sun, 6 Jun 2027, 10:00–12:00" in said
 
     weekly = await say("@ann /event Reading hour | every Saturday 16:00 | 1h | Library")
@@ -142,7 +130,7 @@ async def test_deadline_confirms_the_best_time_and_recurring_events_report_each_
     await say("@ben /rsvp 2 going")
     (held,) = await _jobs(console_chat, "scheduling:held:2")
     first_end = held.run_at
-    await _fire(console_chat, "scheduling:held:2")
+    await console_chat.fire("scheduling:held:2")
     (following,) = await _jobs(console_chat, "scheduling:held:2")
     assert following.run_at - first_end == timedelta(days=7) or following.run_at - first_end in (
         timedelta(days=7, hours=1), timedelta(days=6, hours=23)), "the next Saturday, 17:00 local"

@@ -6,7 +6,6 @@ shifts planned for a day or a repetition. On SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
-import io
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -26,18 +25,6 @@ from storage.outbox import read_outcomes
 from tests.conftest import ConsoleChat
 from tests.test_concurrency import Screen, ScreenAdapter, _stop, _until, _update, _workers
 from tests.test_core import RecordingAdapter, user
-
-
-async def _fire(chat: ConsoleChat, prefix: str) -> str:
-    """Make the jobs whose key starts with ``prefix`` due now, run them, return what was said."""
-    async with chat.app.services.sessions.begin() as session:
-        await session.execute(update(Job).where(Job.key.startswith(prefix)).values(run_at=datetime.now(UTC)))
-    start = chat._out.tell()
-    await chat.app.services.jobs.run_due()
-    chat._out.seek(start)
-    said = chat._out.read()
-    chat._out.seek(0, io.SEEK_END)
-    return said
 
 
 async def _signups(chat: ConsoleChat) -> list[tuple[str, str]]:
@@ -86,7 +73,7 @@ async def test_an_offer_not_taken_in_time_passes_to_the_next_in_line(console_cha
     assert "bot → cat: A place is free" in offered
     (lapse,) = [job for job in await _jobs(console_chat) if job.key.startswith("volunteers:offer:")]
     assert abs(lapse.run_at - (datetime.now(UTC) + timedelta(hours=6))) < timedelta(minutes=1), "confirmhours"
-    passed = await _fire(console_chat, "volunteers:offer:")
+    passed = await console_chat.fire("volunteers:offer:")
     assert "bot → cat: You did not confirm in time" in passed
     assert "bot → dan: A place is free on shift #1" in passed
     assert await _signups(console_chat) == [("offered", "dan")]
@@ -106,7 +93,7 @@ async def test_reminders_organisers_and_shifts_for_a_day_or_a_repetition(console
     assert "Only organisers can use /addvolunteer" in await say("@ben /addvolunteer 1 cat")
     assert "cat has a place on shift #1" in await say("@ann /addvolunteer 1 cat")
     assert "is full (2 places)" in await say("@ann /addvolunteer 1 dan")
-    reminded = await _fire(console_chat, "volunteers:remind:")
+    reminded = await console_chat.fire("volunteers:remind:")
     assert "bot → ben: Reminder: your shift #1 “Clean-up” starts in 3 days" in reminded
     assert "bot → cat: Reminder" in reminded and "Send /withdraw 1" in reminded
     (second,) = [job for job in await _jobs(console_chat) if job.key.startswith("volunteers:remind:")]
@@ -200,7 +187,7 @@ async def test_check_in_no_shows_hours_and_what_the_pa_reads(console_chat: Conso
     assert "No shift of yours is open" in await say(f"@eve /checkin {code}"), "only those signed up"
     assert "Checked in for shift #1 “Food bank”" in await say(f"@ben /checkin {code}")
     assert "Checked in" in await say(f"@-sum /checkin {code}")
-    await _fire(console_chat, "volunteers:end:")  # the end comes (the clock jumps 2.5 hours)
+    await console_chat.fire("volunteers:end:")  # the end comes (the clock jumps 2.5 hours)
     async with console_chat.app.services.sessions() as session:
         rows = {name: (attended, minutes) for attended, minutes, name in (await session.execute(
             select(Signup.attended, Signup.minutes, User.display_name).join(User, User.id == Signup.user_id))).all()}
@@ -259,7 +246,7 @@ async def test_swap_help_wanted_and_the_warning_a_day_ahead(console_chat: Consol
     called = await say("@ann /needhelp 1")
     assert "Help wanted: shift #1 “Clean-up”" in called and "needs 2 more" in called and "[1] Sign up" in called
     assert "You are signed up for shift #1" in await say("@dan [1]")
-    warned = await _fire(console_chat, "volunteers:underfilled:")
+    warned = await console_chat.fire("volunteers:underfilled:")
     assert "bot → ann: Shift #1 “Clean-up”" in warned and "still has 1 of 3 places free" in warned
 
 
@@ -372,4 +359,4 @@ async def test_an_organiser_ends_a_shift_early(console_chat: ConsoleChat) -> Non
     assert rows == {"ben": 60, "cat": 0}, "an hour served, until the organiser ended it; cat did not come"
     assert done is not None and done.payload["result"]["ends_at"].startswith(now.isoformat()[:16])
     assert "No shift of yours is open" in await say(f"@cat /checkin {code}"), "check-in closes with the shift"
-    assert await _fire(console_chat, "volunteers:end:") == "", "the planned end does nothing more"
+    assert await console_chat.fire("volunteers:end:") == "", "the planned end does nothing more"

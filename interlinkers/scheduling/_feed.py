@@ -14,29 +14,27 @@ from bot.context import Context
 from bot.i18n import N_, _
 from bot.ical import feed
 from bot.interlinker import command
-from bot.links import new_token, token_hash
+from bot.links import link_wish, new_token, token_hash
 from bot.roles import Role
 from interlinkers.scheduling._models import Event, Feed
 from interlinkers.scheduling._shared import ics
 from storage.models import Initiative
 
 KEEP_CANCELLED = timedelta(days=60)  # calendars that polled before the cancellation still learn of it
-_OFF = {"off", "revoke", "no", "stop"}
-_NEW = {"new", "renew", "reset", "nuovo", "nuevo", "jauns"}
 
 
 class CalendarFeed:
     @command("calendar", help=N_("A calendar link for this group's events (organisers)"),
              usage=N_("[new|off]"), role=Role.ORGANISER)
     async def calendar(self, ctx: Context, args: str) -> None:
-        word = args.strip().casefold()
+        wish = link_wish(args)
         current = await ctx.session.get(Feed, ctx.initiative.id)
-        if word in _OFF:
+        if wish == "off":
             if current is not None:
                 await ctx.session.delete(current)
             ctx.reply(_("The calendar link of this group no longer works."))
             return
-        if current is not None and word not in _NEW:
+        if current is not None and wish != "new":
             ctx.reply(_("This group has a calendar link already; I do not keep it, so I cannot show it again. "
                         "Send /calendar new for a new link (the old one stops working) or /calendar off."))
             return

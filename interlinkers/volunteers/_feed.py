@@ -14,13 +14,11 @@ from bot.context import Context
 from bot.errors import UserError
 from bot.i18n import _
 from bot.ical import IcsEvent, feed
-from bot.links import new_token, token_hash
+from bot.links import link_wish, new_token, token_hash
 from interlinkers.volunteers._models import IN, OFFERED, Shift, ShiftFeed, Signup
 from interlinkers.volunteers._shared import length
 
 KEEP_PAST = timedelta(days=60)
-_OFF = {"off", "revoke", "stop"}
-_NEW = {"new", "renew", "reset", "nuovo", "nuevo", "jauns"}
 
 
 async def personal_calendar(ctx: Context, word: str) -> None:
@@ -28,12 +26,13 @@ async def personal_calendar(ctx: Context, word: str) -> None:
     if not ctx.chat.is_private:
         raise UserError(_("Your calendar link is personal: ask for it in a private chat with me."))
     current = await ctx.session.get(ShiftFeed, ctx.user_id)
-    if word in _OFF:
+    wish = link_wish(word)
+    if wish == "off":
         if current is not None:
             await ctx.session.delete(current)
         ctx.reply(_("Your shifts calendar link no longer works."))
         return
-    if current is not None and word not in _NEW:
+    if current is not None and wish != "new":
         ctx.reply(_("You have a shifts calendar link already; I do not keep it, so I cannot show it again. Send "
                     "/myshifts calendar new for a new link (the old one stops working), or /myshifts calendar off."))
         return

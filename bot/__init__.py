@@ -13,6 +13,7 @@ from bot.events import (
     Location,
     NativePollAnswer,
     Notice,
+    Photo,
     PollSpec,
     Reply,
     Text,
@@ -25,6 +26,6 @@ from bot.roles import Role
 __all__ = [
     "Adapter", "Button", "ButtonPress", "Capabilities", "Catalogue", "ChatRef", "Command", "Context", "CoreAPI",
     "Edit", "File", "HandleResult", "Interlinker", "Location", "NativePollAnswer", "Notice", "PermissionDenied",
-    "PollSpec", "Reply", "Role", "StoreUnavailable", "Text", "Update", "UserError", "UserRef", "button", "command",
-    "dialog", "job",
+    "Photo", "PollSpec", "Reply", "Role", "StoreUnavailable", "Text", "Update", "UserError", "UserRef", "button",
+    "command", "dialog", "job",
 ]

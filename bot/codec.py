@@ -17,6 +17,7 @@ from bot.events import (
     NativePollAnswer,
     Notice,
     Outgoing,
+    Photo,
     PollSpec,
     Reply,
     Text,
@@ -94,6 +95,9 @@ def encode_update(update: Update) -> dict[str, Any]:
         body = {"type": "button", "payload": event.payload}
     elif isinstance(event, Location):
         body = {"type": "location", **_location(event)}
+    elif isinstance(event, Photo):
+        body = {"type": "photo", "content": base64.b64encode(event.content).decode(), "mime_type": event.mime_type,
+                "caption": event.caption, "size": event.size, "ref": event.ref}
     else:
         body = {"type": "native_poll", "payloads": list(event.payloads), "key": event.key}
     return {
@@ -119,6 +123,8 @@ def decode_update(data: dict[str, Any]) -> Update:
         event = ButtonPress(body["payload"])
     elif kind == "location":
         event = _read_location(body)
+    elif kind == "photo":
+        event = Photo(base64.b64decode(body["content"]), body["mime_type"], body["caption"], body["size"], body["ref"])
     else:
         event = NativePollAnswer(tuple(body["payloads"]), body["key"])
     return Update(data["update_id"], ChatRef(**data["chat"]), UserRef(**data["user"]), event,

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import direct, jobs
 from bot.errors import PermissionDenied, UserError
-from bot.events import Button, ChatRef, Edit, File, Location, Notice, Outgoing, PollSpec, Reply, UserRef
+from bot.events import Button, ChatRef, Edit, File, Location, Notice, Outgoing, Photo, PollSpec, Reply, UserRef
 from bot.i18n import _, current_locale, format_datetime, using_locale
 from bot.identity import InitiativeInfo, Person
 from bot.roles import Role
@@ -44,6 +44,7 @@ class Context:
     outgoing: list[Outgoing] = field(default_factory=list)
     directs: list[tuple[ChatRef, list[Outgoing]]] = field(default_factory=list)
     message_id: str | None = None  # the message being handled (``Update.message_id``)
+    photo: Photo | None = None  # the picture that came with the message being handled, if any
     after_commit: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     # --- who and where -----------------------------------------------------------------------------

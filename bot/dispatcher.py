@@ -28,7 +28,7 @@ from bot.adapter import HandleResult
 from bot.buttons import PayloadError
 from bot.context import Context
 from bot.errors import PermissionDenied, StoreUnavailable, UserError
-from bot.events import ButtonPress, Command, Location, NativePollAnswer, Notice, Outgoing, Reply, Text, Update
+from bot.events import ButtonPress, Command, Location, NativePollAnswer, Notice, Outgoing, Photo, Reply, Text, Update
 from bot.i18n import _, match_locale, set_locale
 from bot.identity import identify, looked_up, who_columns, who_params
 from bot.interlinker import CommandSpec, Interlinker
@@ -267,6 +267,9 @@ class Dispatcher:
             await self._text(ctx, event.text)
         elif isinstance(event, Location):  # an answer in a dialog, in the form one can also type
             await self._text(ctx, event.text())
+        elif isinstance(event, Photo):  # an answer in a dialog: the dialog finds it in ctx.photo
+            ctx.photo = event
+            await self._text(ctx, event.caption)
 
     async def _command(self, ctx: Context, event: Command) -> None:
         found = self.commands.get(event.name.lower())

@@ -85,7 +85,20 @@ class Location:
         return f"{words} ({self.latitude:.5f}, {self.longitude:.5f})".lstrip()
 
 
-Event = Command | Text | ButtonPress | NativePollAnswer | Location
+@dataclass(frozen=True, slots=True)
+class Photo:
+    """A picture someone sent (with its caption). Adapters download it before handing it over, at most
+    ``bot.photos.MAX_BYTES``: a larger one arrives empty with its ``size``, so the core can say why. ``ref``
+    is the adapter's own handle for downloading it."""
+
+    content: bytes
+    mime_type: str
+    caption: str = ""
+    size: int | None = None
+    ref: str = ""
+
+
+Event = Command | Text | ButtonPress | NativePollAnswer | Location | Photo
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,6 +4,7 @@ locations on Telegram and Matrix) and moments written the way our groups write t
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -11,9 +12,11 @@ import pytest
 
 from adapters.matrix import _render as matrix_render
 from bot.codec import decode, decode_update, encode, encode_update
-from bot.events import ChatRef, Location, Reply, Update, UserRef
+from bot.errors import UserError
+from bot.events import ChatRef, Location, Photo, Reply, Update, UserRef
 from bot.geo import Point, read_point
 from bot.i18n import format_moment, using_locale
+from bot.photos import clean
 from bot.when import read_moment
 
 ROME = ZoneInfo("Europe/Rome")
@@ -102,3 +105,28 @@ def test_moments_are_written_as_each_language_writes_them(language: str, short: 
     with using_locale(language):
         assert format_moment(moment, ROME) == short
         assert format_moment(moment, ROME, year=True) == with_year
+
+
+def _jpeg(width: int, height: int, **exif_tags: object) -> bytes:
+    from PIL import Image
+    image = Image.new("RGB", (width, height), (200, 10, 10))
+    exif = Image.Exif()
+    for tag, value in exif_tags.items():
+        exif[int(tag.removeprefix("t"))] = value
+    out = io.BytesIO()
+    image.save(out, "JPEG", exif=exif.tobytes())
+    return out.getvalue()
+
+
+def test_photos_are_kept_small_upright_and_without_their_metadata() -> None:
+    from PIL import Image
+    sent = _jpeg(4000, 3000, t272="PhoneModel X", t274=6)  # camera model; "rotate 90°" orientation
+    assert b"PhoneModel X" in sent
+    kept = clean(Photo(sent, "image/jpeg"))
+    assert (kept.width, kept.height) == (1536, 2048), "turned upright, then at most 2048 pixels"
+    assert b"PhoneModel X" not in kept.content and not dict(Image.open(io.BytesIO(kept.content)).getexif())
+    for bad in (b"GIF89a" + b"\0" * 100, b"%PDF-1.7 not a picture", b""):
+        with pytest.raises(UserError):
+            clean(Photo(bad, "image/jpeg", size=len(bad) or None))
+    with pytest.raises(UserError, match="larger than 10 MB"):
+        clean(Photo(b"", "image/jpeg", size=11 * 1024 * 1024))

@@ -28,6 +28,7 @@ from bot.events import (
     Location,
     Notice,
     Outgoing,
+    Photo,
     Reply,
     Text,
     Update,
@@ -35,6 +36,7 @@ from bot.events import (
 )
 from bot.geo import Point
 from bot.i18n import _, using_locale
+from bot.photos import too_big
 
 log = logging.getLogger(__name__)
 DEFAULT_USER = "you"
@@ -135,6 +137,8 @@ class ConsoleAdapter(Adapter):
         if parsed is None:
             return
         user, event = parsed
+        if isinstance(event, Text) and (picture := _picture_at(event.text)) is not None:
+            event = picture
         if isinstance(event, ButtonPress):
             index = int(event.payload) - 1
             if not 0 <= index < len(self._buttons):
@@ -203,3 +207,16 @@ class ConsoleAdapter(Adapter):
         head = "bot: " if to is None else f"bot → {to}: "
         out = head + lines[0] + "".join("\n     " + line for line in lines[1:])
         print(out, file=self._stdout, flush=True)
+
+
+_PICTURES = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".webp": "image/webp"}
+
+
+def _picture_at(text: str) -> Photo | None:
+    """A terminal cannot attach a photo: typing the path of a picture file sends that picture."""
+    path = Path(text.strip()).expanduser()
+    mime = _PICTURES.get(path.suffix.lower())
+    if mime is None or not path.is_file():
+        return None
+    size = path.stat().st_size
+    return Photo(b"", mime, "", size) if too_big(size) else Photo(path.read_bytes(), mime, "", size)

@@ -13,9 +13,12 @@ from nio import (
     InviteMemberEvent,
     JoinError,
     MegolmEvent,
+    MemoryDownloadResponse,
     ReactionEvent,
     RoomCreateEvent,
+    RoomEncryptedImage,
     RoomMemberEvent,
+    RoomMessageImage,
     RoomMessagesResponse,
     RoomMessageText,
     RoomMessageUnknown,
@@ -23,13 +26,16 @@ from nio import (
     SyncResponse,
     UnknownEvent,
 )
+from nio.crypto.attachments import decrypt_attachment
+from nio.exceptions import EncryptionError
 
 from adapters.matrix import _render as render
 from adapters.matrix._client import PLATFORM, SYNC_FILTER, SYNC_TIMEOUT_MS
 from adapters.matrix._sending import answering
 from adapters.matrix._state import MatrixState
 from bot.backoff import Backoff
-from bot.events import ButtonPress, ChatRef, Command, Event, NativePollAnswer, Text, Update, UserRef
+from bot.events import ButtonPress, ChatRef, Command, Event, NativePollAnswer, Photo, Text, Update, UserRef
+from bot.photos import too_big
 
 log = logging.getLogger(__name__)
 
@@ -201,6 +207,8 @@ class Receiving(MatrixState):
                 if payload is not None:
                     return ButtonPress(payload)
             return Text(body)
+        if isinstance(event, RoomMessageImage | RoomEncryptedImage):
+            return await self._picture(event)
         if isinstance(event, RoomMessageUnknown) and event.msgtype == "m.location":
             return render.read_location(event.source.get("content", {}))
         if isinstance(event, ReactionEvent):
@@ -214,6 +222,29 @@ class Receiving(MatrixState):
                 key = await self._core.state.get(PLATFORM, f"pollkey:{poll_id}")
             return NativePollAnswer(answers, key=key)
         return None
+
+    async def _picture(self, event: RoomMessageImage | RoomEncryptedImage) -> Photo:
+        """An ``m.image``, downloaded from the media repository (and decrypted in an encrypted room), unless
+        it is larger than the core accepts or cannot be fetched (the core then says so)."""
+        assert self._client is not None
+        info = event.source.get("content", {}).get("info") or {}
+        size = info.get("size") if isinstance(info.get("size"), int) else None
+        mime = str(getattr(event, "mimetype", None) or info.get("mimetype") or "image/jpeg")
+        caption = ""  # Matrix images carry a file name as their body, not a caption
+        if too_big(size):
+            return Photo(b"", mime, caption, size)
+        response = await self._client.download(mxc=event.url)
+        if not isinstance(response, MemoryDownloadResponse):
+            log.warning("Matrix: could not download %s: %s", event.url, response)
+            return Photo(b"", mime, caption)
+        content = response.body
+        if isinstance(event, RoomEncryptedImage):
+            try:
+                content = decrypt_attachment(content, event.key["k"], event.hashes["sha256"], event.iv)
+            except (KeyError, TypeError, ValueError, EncryptionError) as exc:  # tampered or truncated: asked again
+                log.warning("Matrix: could not decrypt %s: %s", event.url, exc)
+                return Photo(b"", mime, caption)
+        return Photo(content, mime, caption, len(content))
 
     async def _option(self, event_id: str | None, number: int) -> str | None:
         if not event_id:

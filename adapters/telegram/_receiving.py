@@ -16,6 +16,7 @@ import hmac
 import logging
 import time
 from collections import deque
+from dataclasses import replace
 from typing import Any, cast
 
 from aiohttp import web
@@ -32,7 +33,8 @@ from adapters.telegram._journal import PLATFORM, Journaling
 from bot.adapter import CoreAPI
 from bot.backoff import Backoff
 from bot.errors import StoreUnavailable
-from bot.events import ButtonPress, ChatRef, Command, Event, Location, Text, Update, UserRef
+from bot.events import ButtonPress, ChatRef, Command, Event, Location, Photo, Text, Update, UserRef
+from bot.photos import too_big
 
 log = logging.getLogger(__name__)
 ALLOWED_UPDATES = ["message", "callback_query"]
@@ -200,7 +202,7 @@ class Receiving(Journaling):
             update, error = None, True
         if update is not None:
             try:
-                await self._handle_retrying(update)
+                await self._handle_retrying(await self.fetch_picture(update))
                 self.handled += 1
             except StoreUnavailable as exc:
                 log.warning("telegram: update %s not handled, store unavailable: %s", tg.update_id, exc)
@@ -253,6 +255,13 @@ class Receiving(Journaling):
             if author is None:
                 return None
             user = author
+        elif tg.message is not None and (picture := self._picture(tg.message)) is not None:
+            message = tg.message
+            chat, thread, is_topic = message.chat, message.message_thread_id, bool(message.is_topic_message)
+            author = self._sender(message)
+            if author is None:
+                return None
+            user, event = author, picture
         elif tg.message is not None and tg.message.location is not None:
             message = tg.message
             chat, thread, is_topic = message.chat, message.message_thread_id, bool(message.is_topic_message)
@@ -275,6 +284,32 @@ class Receiving(Journaling):
         message_id = tg.message.message_id if tg.message is not None else None
         return Update(update_id=str(tg.update_id), chat=chat_ref, user=user, event=event,
                       message_id=str(message_id) if message_id is not None else None)
+
+    @staticmethod
+    def _picture(message: Message) -> Photo | None:
+        """A photo (its largest size) or a picture sent as a file; downloaded later (``fetch_picture``)."""
+        if message.photo:
+            best = message.photo[-1]
+            return Photo(b"", "image/jpeg", message.caption or "", best.file_size, best.file_id)
+        document = message.document
+        if document is not None and (document.mime_type or "").startswith("image/"):
+            return Photo(b"", document.mime_type or "", message.caption or "", document.file_size, document.file_id)
+        return None
+
+    async def fetch_picture(self, update: Update) -> Update:
+        """The picture's bytes, unless it is larger than the core accepts (it then says so)."""
+        event = update.event
+        if not isinstance(event, Photo) or event.content or too_big(event.size):
+            return update
+        try:
+            file = await self.bot.get_file(event.ref)
+            if too_big(file.file_size):
+                return update
+            content = bytes(await file.download_as_bytearray())
+        except TelegramError as exc:  # the core tells the person to send it again
+            log.warning("telegram: could not download a picture: %s", exc)
+            return update
+        return replace(update, event=replace(event, content=content, size=len(content)))
 
     def _command(self, message: Message) -> Command | bool | None:
         """A ``Command``; None for plain text; False for a command addressed to another bot."""

@@ -170,12 +170,14 @@ class FakeBotAPI:
         self._webhook_task: asyncio.Task[None] | None = None
         self._runner: web.AppRunner | None = None
         self.url = ""
+        self.files: dict[str, bytes] = {}  # file_id → what a user uploaded (getFile, then /file/bot…/<path>)
 
     # --- lifecycle -------------------------------------------------------------------------------
 
     async def start(self, port: int = 0) -> str:
         app = web.Application(client_max_size=60 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._dispatch)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._file)
         self._runner = web.AppRunner(app, shutdown_timeout=0.1, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", port)
@@ -237,6 +239,27 @@ class FakeBotAPI:
         message["location"] = {"latitude": latitude, "longitude": longitude}
         if title is not None:
             message["venue"] = {"location": message["location"], "title": title, "address": address or ""}
+        if reply_to is not None:
+            message["reply_to_message"] = self.messages[(chat.id, reply_to)]
+        if chat.type != "private" and self.privacy_mode and reply_to is None:
+            return None
+        return self.push({"message": message})
+
+    def send_photo(self, user: User, chat: Chat, content: bytes, *, caption: str = "", as_document: bool = False,
+                   mime_type: str = "image/jpeg", reply_to: int | None = None) -> int | None:
+        """A user sends a picture (as a compressed photo, or as a file); the bot downloads it with getFile."""
+        message = self._user_message(user.to_json(), chat, "")
+        del message["text"]
+        file_id = f"upload{len(self.files) + 1}"
+        self.files[file_id] = content
+        if as_document:
+            message["document"] = {"file_id": file_id, "file_unique_id": file_id, "file_name": "photo.jpg",
+                                   "mime_type": mime_type, "file_size": len(content)}
+        else:
+            message["photo"] = [{"file_id": file_id, "file_unique_id": file_id, "width": 800, "height": 600,
+                                 "file_size": len(content)}]
+        if caption:
+            message["caption"] = caption
         if reply_to is not None:
             message["reply_to_message"] = self.messages[(chat.id, reply_to)]
         if chat.type != "private" and self.privacy_mode and reply_to is None:
@@ -649,6 +672,23 @@ class FakeBotAPI:
         message["photo"] = [{"file_id": f"photo{message['message_id']}", "file_unique_id": "p", "width": 1,
                              "height": 1}]
         return message
+
+    async def _m_getFile(self, params: JSON) -> JSON:
+        file_id = str(params.get("file_id", ""))
+        if file_id not in self.files:
+            raise ApiError(400, "Bad Request: invalid file_id")
+        size = len(self.files[file_id])
+        if size > 20 * 1024 * 1024:
+            raise ApiError(400, "Bad Request: file is too big")
+        return {"file_id": file_id, "file_unique_id": file_id, "file_size": size, "file_path": f"photos/{file_id}.jpg"}
+
+    async def _file(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return web.Response(status=401)
+        file_id = request.match_info["path"].rsplit("/", 1)[-1].removesuffix(".jpg")
+        if file_id not in self.files:
+            return web.Response(status=404)
+        return web.Response(body=self.files[file_id], content_type="application/octet-stream")
 
     async def _m_answerCallbackQuery(self, params: JSON) -> bool:
         query_id = str(params.get("callback_query_id", ""))

@@ -1,0 +1,202 @@
+"""Citizen reports: ``/report`` turns a photo and a place into a service request (``_dialog``); organisers
+or the PA move it through its statuses and everyone following it hears of each change in their own
+language; ``/myreports``, ``/reports``; each photo is served through an unguessable link."""
+
+from __future__ import annotations
+
+import base64
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.context import Context
+from bot.errors import UserError
+from bot.events import Reply
+from bot.i18n import N_, _, ngettext
+from bot.interlinker import Catalogue, Described, Interlinker, command
+from bot.links import new_token
+from bot.roles import Role
+from interlinkers.reports._dialog import ReportDialog
+from interlinkers.reports._models import Follower, Report, ReportPhoto, StatusChange
+from interlinkers.reports._shared import (
+    CLOSED,
+    NAME,
+    find_report,
+    followers,
+    parse_number,
+    read_status,
+    service_name,
+    status_name,
+)
+from storage.models import Initiative
+
+MAX_LISTED = 15
+
+
+class Reports(ReportDialog, Interlinker):
+    name = NAME
+    catalogue = Catalogue(
+        title=N_("Citizen reports"),
+        description=N_("Report a problem in the street with a photo and a place; follow its status until it is "
+                       "fixed."),
+        problem_profiles=("ORG_PROBLEM_3",),
+        targets=("citizens", "public_administrations"),
+    )
+    migrations = Path(__file__).parent / "migrations"
+
+    @command("report", help=N_("Report a problem in the street (step by step: what, where, a photo)"))
+    async def report(self, ctx: Context, args: str) -> None:
+        await self.start_report(ctx)
+
+    async def file_report(self, ctx: Context, data: dict[str, Any]) -> Report:
+        report = Report(initiative_id=ctx.initiative.id, number=await ctx.next_number("report"),
+                        service_code=data["service"], description=data["description"], latitude=data.get("lat"),
+                        longitude=data.get("lon"), address=data.get("address"), status="submitted",
+                        user_id=ctx.user_id, platform=ctx.chat.platform, chat_id=ctx.chat.chat_id)
+        ctx.session.add(report)
+        await ctx.session.flush()
+        for photo in data.get("photos", []):
+            ctx.session.add(ReportPhoto(report_id=report.id, token=new_token(), content=base64.b64decode(photo)))
+        ctx.session.add(Follower(report_id=report.id, user_id=ctx.user_id))
+        ctx.session.add(StatusChange(report_id=report.id, status="submitted"))
+        await ctx.record_outcome("report_submitted", service_name(report.service_code), self.facts(report, len(
+            data.get("photos", []))))
+        return report
+
+    @command("myreports", help=N_("The reports you made or follow, and their status"))
+    async def my_reports(self, ctx: Context, args: str) -> None:
+        rows = (await ctx.session.execute(
+            select(Report, Initiative.name).join(Follower, Follower.report_id == Report.id)
+            .join(Initiative, Initiative.id == Report.initiative_id)
+            .where(Follower.user_id == ctx.user_id).order_by(Report.updated_at.desc()).limit(MAX_LISTED))).all()
+        if not rows:
+            ctx.reply(_("You have made or followed no reports. Send /report to make one."))
+            return
+        lines = [_("Your reports:")]
+        lines += [f"#{report.number} {service_name(report.service_code)} — {status_name(report.status)} ({group})"
+                  for report, group in rows]
+        ctx.reply("\n".join(lines))
+
+    @command("reports", help=N_("The open reports of this group (organisers)"), role=Role.ORGANISER)
+    async def list_reports(self, ctx: Context, args: str) -> None:
+        rows = (await ctx.session.scalars(select(Report).where(
+            Report.initiative_id == ctx.initiative.id, Report.status.not_in(CLOSED))
+            .order_by(Report.number).limit(MAX_LISTED))).all()
+        if not rows:
+            ctx.reply(_("No reports are open here."))
+            return
+        lines = [_("Open reports:")]
+        for report in rows:
+            where = report.address or (f"{report.latitude:.5f}, {report.longitude:.5f}"
+                                       if report.latitude is not None and report.longitude is not None else "")
+            lines.append(f"#{report.number} {service_name(report.service_code)} — {status_name(report.status)} · "
+                         f"{where} · {report.description[:60]}")
+        ctx.reply("\n".join(lines))
+
+    @command("status", help=N_("Change a report's status (organisers); its followers are told"),
+             usage=N_("<number> <status> [| note]"), role=Role.ORGANISER)
+    async def set_status(self, ctx: Context, args: str) -> None:
+        number, rest = parse_number(args, "status")
+        word, _sep, note = rest.partition("|")
+        report = await find_report(ctx, number)
+        await self.change_status(ctx, report, read_status(word), note.strip() or None)
+        with ctx.for_group():
+            ctx.reply(_("Report #{number} is now: {status}.").format(number=report.number,
+                                                                    status=status_name(report.status)))
+
+    @command("stillbroken", help=N_("Say a report marked fixed is still broken: it is reopened"),
+             usage=N_("<number> [note]"))
+    async def still_broken(self, ctx: Context, args: str) -> None:
+        number, note = parse_number(args, "stillbroken")
+        report = await find_report(ctx, number)
+        if report.status not in {"fixed", "closed"}:
+            raise UserError(_("Report #{number} is not marked fixed ({status}).").format(
+                number=report.number, status=status_name(report.status)))
+        if await ctx.session.get(Follower, (report.id, ctx.user_id)) is None:
+            ctx.session.add(Follower(report_id=report.id, user_id=ctx.user_id))
+        await self.change_status(ctx, report, "reopened", note or None)
+        ctx.reply(_("Thank you: report #{number} is reopened, and the municipality is told.").format(
+            number=report.number))
+
+    async def change_status(self, ctx: Context, report: Report, status: str, note: str | None) -> None:
+        """Record the change (and its note) in the history and for the PA, and tell every follower in their
+        language, privately where possible."""
+        report.status, report.status_note, report.updated_at = status, note, datetime.now(UTC)
+        ctx.session.add(StatusChange(report_id=report.id, status=status, note=note))
+        await ctx.session.flush()
+        await ctx.record_outcome("report_status", service_name(report.service_code),
+                                 {**self.facts(report), "note": note})
+
+        def news(_person: object) -> list[Reply]:
+            text = _("Report #{number} ({service}) is now: {status}.").format(
+                number=report.number, service=service_name(report.service_code), status=status_name(status))
+            if note:
+                text += "\n" + _("Note: {note}").format(note=note)
+            if status == "fixed":
+                text += "\n" + _("Still broken? Send /stillbroken {number}.").format(number=report.number)
+            return [Reply(text)]
+
+        for user_id in await followers(ctx, report):
+            if user_id != ctx.user_id:
+                await ctx.direct(user_id, news, hold=True)
+
+    @staticmethod
+    def facts(report: Report, photos: int | None = None) -> dict[str, Any]:
+        facts: dict[str, Any] = {"number": report.number, "service_code": report.service_code,
+                                 "status": report.status, "address": report.address,
+                                 "lat": report.latitude, "long": report.longitude,
+                                 "requested_datetime": report.created_at.astimezone(UTC).isoformat()}
+        if photos is not None:
+            facts["photos"] = photos
+        return facts
+
+    @classmethod
+    def describe_outcome(cls, kind: str, result: dict[str, Any], tz: ZoneInfo) -> Described | None:
+        headings = {"report_submitted": _("{initiative} — citizen report filed on {when}"),
+                    "report_status": _("{initiative} — citizen report changed on {when}")}
+        if kind not in headings:
+            return None
+        facts = [_("#{number}, now {status}").format(number=result["number"], status=status_name(result["status"]))]
+        if result.get("address"):
+            facts.append(result["address"])
+        if result.get("note"):
+            facts.append(_("Note: {note}").format(note=result["note"]))
+        return Described(headings[kind], [" · ".join(facts)])
+
+    def routes(self) -> list[web.RouteDef]:
+        return [photo_route(self.services.sessions)]
+
+    async def describe_user_data(self, session: AsyncSession, user_id: int) -> list[str]:
+        count = int(await session.scalar(select(func.count()).select_from(Report)
+                                         .where(Report.user_id == user_id)) or 0)
+        followed = int(await session.scalar(select(func.count()).select_from(Follower)
+                                            .where(Follower.user_id == user_id)) or 0)
+        if not count and not followed:
+            return []
+        return [ngettext("Reports: {count} report made by you; you follow {followed}.",
+                         "Reports: {count} reports made by you; you follow {followed}.", count).format(
+            count=count, followed=followed)]
+
+    async def forget_user(self, session: AsyncSession, user_id: int) -> None:
+        """The reports stay (the municipality acts on them), without who made them; following stops."""
+        await session.execute(update(Report).where(Report.user_id == user_id).values(user_id=None))
+        await session.execute(delete(Follower).where(Follower.user_id == user_id))
+
+
+def photo_route(sessions: async_sessionmaker[AsyncSession]) -> web.RouteDef:
+    """``GET /reports/photos/<token>.jpg``: a report's photo, for the PA and Open311's ``media_url``."""
+    async def serve(request: web.Request) -> web.Response:
+        async with sessions() as session:
+            content = await session.scalar(select(ReportPhoto.content).where(
+                ReportPhoto.token == request.match_info["token"]))
+        if content is None:
+            raise web.HTTPNotFound(text="no such photo\n")
+        return web.Response(body=content, content_type="image/jpeg",
+                            headers={"Cache-Control": "private, max-age=86400"})
+
+    return web.get("/reports/photos/{token}.jpg", serve)

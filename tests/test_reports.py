@@ -1,0 +1,114 @@
+"""Citizen reports as a citizen and a municipality live them: a report made step by step with a photo (kept
+without its metadata, served through an unguessable link), a nearby report of the same kind offered
+instead of a duplicate, statuses pushed to everyone following, "still broken" reopening a fixed report,
+what the PA receives, and forgetting the reporter. On SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import aiohttp
+from PIL import Image
+from sqlalchemy import select
+
+from adapters.console import ConsoleAdapter
+from bot.app import App
+from bot.config import Settings
+from interlinkers.reports._models import Follower, Report, ReportPhoto, StatusChange
+from storage.models import Outcome
+from tests.conftest import ConsoleChat
+
+
+def _photo(path: Path) -> None:
+    image = Image.new("RGB", (3000, 2000), (30, 120, 200))
+    exif = Image.Exif()
+    exif[0x0110] = "PhoneModel X"  # the camera model, as phones write it (with the GPS position)
+    image.save(path, "JPEG", exif=exif.tobytes())
+
+
+async def test_a_report_with_a_photo_its_duplicate_and_its_statuses(
+        database_url: str, make_settings: Callable[..., Settings], tmp_path: Path) -> None:
+    out = io.StringIO()
+    adapter = ConsoleAdapter(stdin=io.StringIO(""), stdout=out)
+    app = App(make_settings(database_url), adapters=[adapter], http=True)
+    await app.start()
+    try:
+        say = ConsoleChat(app, adapter, out).say
+        picture = tmp_path / "light.jpg"
+        await asyncio.to_thread(_photo, picture)
+        await say("@ann /start")
+        assert "[1] Street lighting" in await say("@ben /report")
+        assert "Street lighting: describe the problem in a few words." in await say("@ben [1]")
+        assert "Describe the problem in a few words (up to 2000 characters)." in await say("@ben ok")
+        assert "Where is it?" in await say("@ben The streetlight in front of number 12 is off.")
+        assert "Send a photo if you can" in await say("@ben Via Roma 12 (45.07030, 7.68690)")
+        assert "Send a photo, or press Done." in await say("@ben here it is")
+        assert "Photo 1 added" in await say(f"@ben {picture}")
+        summary = await say("@ben [1]")
+        assert "What: Street lighting" in summary and "Where: Via Roma 12 (45.07030, 7.68690)" in summary
+        assert "Photos: 1" in summary
+        assert "Report #1 filed: Street lighting" in await say("@ben [1]")
+
+        # Five metres away, the same kind: cat follows #1 rather than filing it again.
+        await say("@cat /report")
+        await say("@cat street lighting")
+        await say("@cat Dark corner")
+        near = await say("@cat 45.07033, 7.68695")
+        assert "#1: The streetlight in front of number 12 is off. (5 m away, submitted)" in near
+        assert "you now follow report #1" in await say("@cat [1]")
+        # Further away, or another kind: a new report.
+        await say("@dan /report")
+        await say("@dan [3]")
+        await say("@dan Bins overflowing")
+        assert "Send a photo if you can" in await say("@dan 45.07033, 7.68695"), "another kind: no question"
+        await say("@dan [1]")
+        assert "Report #2 filed" in await say("@dan [1]")
+
+        assert "Only organisers can use /status" in await say("@ben /status 1 fixed")
+        moved = await say("@ann /status 1 in progress | A technician is on the way")
+        assert "bot: Report #1 is now: in progress." in moved
+        assert "bot → ben: Report #1 (Street lighting) is now: in progress.\n     Note: A technician" in moved
+        assert "bot → cat: Report #1" in moved and "bot → dan" not in moved
+        assert "Write one of:" in await say("@ann /status 1 repaired-ish")
+        assert "not marked fixed" in await say("@cat /stillbroken 1")
+        assert "Still broken? Send /stillbroken 1." in await say("@ann /status 1 fixed")
+        reopened = await say("@cat /stillbroken 1 still dark tonight")
+        assert "report #1 is reopened" in reopened
+        assert ("bot → ben: Report #1 (Street lighting) is now: reopened: still broken.\n     Note: still dark"
+                in reopened)
+        assert "#1 Street lighting — reopened: still broken" in await say("@ben /myreports")
+
+        async with app.sessions() as session:
+            report = await session.scalar(select(Report).where(Report.number == 1))
+            assert report is not None
+            photo = await session.scalar(select(ReportPhoto).where(ReportPhoto.report_id == report.id))
+            history = (await session.scalars(select(StatusChange.status).where(StatusChange.report_id == report.id)
+                                             .order_by(StatusChange.id))).all()
+            kinds = [(o.kind, o.payload["result"]["status"]) for o in (await session.scalars(
+                select(Outcome).where(Outcome.kind.startswith("report_")).order_by(Outcome.id))).all()]
+        assert history == ["submitted", "in_progress", "fixed", "reopened"]
+        assert kinds == [("report_submitted", "submitted"), ("report_submitted", "submitted"),
+                         ("report_status", "in_progress"), ("report_status", "fixed"), ("report_status", "reopened")]
+        assert photo is not None and b"PhoneModel X" not in photo.content
+        assert re.fullmatch(r"[A-Za-z0-9_-]{32}", photo.token), "an unguessable link"
+        url = f"http://127.0.0.1:{app.http_server.port}/reports/photos/{photo.token}.jpg"
+        async with aiohttp.ClientSession() as client:
+            async with client.get(url) as response:
+                assert response.status == 200 and response.content_type == "image/jpeg"
+                served = Image.open(io.BytesIO(await response.read()))
+                assert max(served.size) == 2048 and not dict(served.getexif())
+            async with client.get(url.replace(photo.token, photo.token[:-1] + "x")) as response:
+                assert response.status == 404
+
+        await say("@ben /forgetme confirm")
+        async with app.sessions() as session:
+            kept = await session.scalar(select(Report).where(Report.number == 1))
+            following = (await session.scalars(select(Follower.report_id))).all()
+        assert kept is not None and kept.user_id is None, "the report stays, without its reporter"
+        assert len(following) == 2, "cat still follows #1, dan #2; ben no longer"
+    finally:
+        await app.stop()

@@ -5,6 +5,7 @@ what the PA receives, and forgetting the reporter. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import io
 import re
@@ -18,6 +19,7 @@ from sqlalchemy import select
 from adapters.console import ConsoleAdapter
 from bot.app import App
 from bot.config import Settings
+from interlinkers.reports import Reports
 from interlinkers.reports._models import Follower, Report, ReportPhoto, StatusChange
 from storage.models import Outcome
 from tests.conftest import ConsoleChat
@@ -110,5 +112,77 @@ async def test_a_report_with_a_photo_its_duplicate_and_its_statuses(
             following = (await session.scalars(select(Follower.report_id))).all()
         assert kept is not None and kept.user_id is None, "the report stays, without its reporter"
         assert len(following) == 2, "cat still follows #1, dan #2; ben no longer"
+    finally:
+        await app.stop()
+
+
+async def test_open311_georeport_v2_served(database_url: str, make_settings: Callable[..., Settings],
+                                           tmp_path: Path) -> None:
+    """A municipal system reads the initiative's services and requests with the specification's field names,
+    and files one with an api_key (403 without); a photo's media_url opens it."""
+    out = io.StringIO()
+    adapter = ConsoleAdapter(stdin=io.StringIO(""), stdout=out)
+    app = App(make_settings(database_url), adapters=[adapter], http=True)
+    await app.start()
+    try:
+        say = ConsoleChat(app, adapter, out).say
+        picture = tmp_path / "bin.jpg"
+        await asyncio.to_thread(_photo, picture)
+        for line in ("@ann /start", "@ben /report", "@ben [3]", "@ben The bins are overflowing",
+                     "@ben Piazza Vittorio (45.07030, 7.68690)", f"@ben {picture}", "@ben [1]", "@ben [1]",
+                     "@ann /status 1 fixed | Emptied this morning"):
+            await say(line)
+        async with app.sessions() as session:
+            initiative = await session.scalar(select(Report.initiative_id))
+        (command,) = Reports.cli
+        printed = await command.run(app.sessions, argparse.Namespace(initiative=str(initiative)))
+        key = printed.splitlines()[-1]
+        base = f"http://127.0.0.1:{app.http_server.port}/open311/v2"
+        async with aiohttp.ClientSession() as client:
+            async with client.get(f"{base}/services.json", params={"jurisdiction_id": str(initiative)}) as response:
+                services = await response.json()
+            assert {"service_code": "waste", "service_name": "Litter and waste", "description": "", "metadata": False,
+                    "type": "realtime", "keywords": "", "group": ""} in services
+            async with client.get(f"{base}/services.json") as response:
+                assert response.status == 400 and (await response.json())[0]["code"] == 400
+            async with client.get(f"{base}/requests.json", params={"jurisdiction_id": str(initiative)}) as response:
+                (made,) = await response.json()
+            assert made["status"] == "closed" and made["status_notes"] == "fixed: Emptied this morning"
+            assert (made["service_code"], made["lat"], made["long"], made["address"]) == (
+                "waste", 45.0703, 7.6869, "Piazza Vittorio")
+            assert set(made) >= {"service_request_id", "requested_datetime", "updated_datetime", "media_url",
+                                 "agency_responsible", "service_notice", "expected_datetime", "zipcode"}
+            async with client.get(made["media_url"].replace(app.settings.public_url,
+                                                            f"http://127.0.0.1:{app.http_server.port}")) as response:
+                assert response.status == 200 and response.content_type == "image/jpeg"
+
+            form = {"jurisdiction_id": str(initiative), "service_code": "pothole", "lat": "45.0712",
+                    "long": "7.6844", "description": "A deep hole by the tram stop"}
+            async with client.post(f"{base}/requests.json", data=form) as response:
+                assert response.status == 403, "no api_key, no filing"
+            async with client.post(f"{base}/requests.json", data={**form, "api_key": key[:-1] + "x"}) as response:
+                assert response.status == 403
+            async with client.post(f"{base}/requests.json", data={**form, "api_key": key}) as response:
+                assert response.status == 201
+                (filed,) = await response.json()
+            async with client.post(f"{base}/requests.json",
+                                   data={**form, "api_key": key, "service_code": "nonsense"}) as response:
+                assert response.status == 400
+            async with client.get(f"{base}/requests/{filed['service_request_id']}.json",
+                                  params={"jurisdiction_id": str(initiative)}) as response:
+                (one,) = await response.json()
+            assert (one["status"], one["service_code"], one["description"]) == ("open", "pothole",
+                                                                                "A deep hole by the tram stop")
+            async with client.get(f"{base}/requests.json", params={"jurisdiction_id": str(initiative),
+                                                                   "status": "open"}) as response:
+                assert [r["service_request_id"] for r in await response.json()] == [filed["service_request_id"]]
+            async with client.get(f"{base}/requests.json", params={
+                    "jurisdiction_id": str(initiative), "start_date": "2026-01-01T00:00:00Z",
+                    "end_date": "2026-06-01T00:00:00Z"}) as response:
+                assert response.status == 400, "at most 90 days"
+            async with client.get(f"{base}/tokens/{filed['token']}.json",
+                                  params={"jurisdiction_id": str(initiative)}) as response:
+                assert (await response.json())[0]["service_request_id"] == filed["service_request_id"]
+        assert "#2 Road or pavement damage — submitted" in await say("@ann /reports"), "filed by the PA, seen here"
     finally:
         await app.stop()

@@ -21,6 +21,7 @@ from bot.i18n import N_, _, ngettext
 from bot.interlinker import Catalogue, Described, Interlinker, command
 from bot.links import new_token
 from bot.roles import Role
+from interlinkers.reports import _open311 as open311
 from interlinkers.reports._dialog import ReportDialog
 from interlinkers.reports._models import Follower, Report, ReportPhoto, StatusChange
 from interlinkers.reports._shared import (
@@ -48,6 +49,7 @@ class Reports(ReportDialog, Interlinker):
         targets=("citizens", "public_administrations"),
     )
     migrations = Path(__file__).parent / "migrations"
+    cli = open311.COMMANDS
 
     @command("report", help=N_("Report a problem in the street (step by step: what, where, a photo)"))
     async def report(self, ctx: Context, args: str) -> None:
@@ -169,7 +171,8 @@ class Reports(ReportDialog, Interlinker):
         return Described(headings[kind], [" · ".join(facts)])
 
     def routes(self) -> list[web.RouteDef]:
-        return [photo_route(self.services.sessions)]
+        return [photo_route(self.services.sessions), *open311.routes(self.services.sessions, self.services.settings,
+                                                                          self.services.outbox)]
 
     async def describe_user_data(self, session: AsyncSession, user_id: int) -> list[str]:
         count = int(await session.scalar(select(func.count()).select_from(Report)

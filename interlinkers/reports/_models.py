@@ -60,3 +60,13 @@ class StatusChange(Base):
     status: Mapped[str] = mapped_column(String(32))
     note: Mapped[str | None] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ApiKey(Base):
+    """A key a municipal system files reports with (Open311 ``api_key``): only its SHA-256 is kept."""
+
+    __tablename__ = "rep_api_keys"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    initiative_id: Mapped[int] = mapped_column(ForeignKey("initiatives.id", ondelete="CASCADE"), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,207 @@
+"""Open311 GeoReport v2, served: what municipal back-offices already read and write. Each initiative is a
+jurisdiction (``jurisdiction_id`` = its id). Field names follow the specification exactly; statuses are
+``open`` or ``closed`` (FixMyStreet's finer words travel in ``status_notes``); ``media_url`` is the photo's
+unguessable link. Filing (``POST requests.json``) needs an ``api_key`` made with ``interlink open311-key``;
+only its hash is stored, so the lookup compares no secret byte by byte. JSON only."""
+
+from __future__ import annotations
+
+import argparse
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.config import Settings
+from bot.geo import read_point
+from bot.i18n import using_locale
+from bot.interlinker import CliCommand
+from bot.links import new_token, token_hash
+from interlinkers.reports._models import ApiKey, Report, ReportPhoto, StatusChange
+from interlinkers.reports._shared import CLOSED, MAX_DESCRIPTION, SERVICES, service_name, status_name
+from storage.models import Initiative, OutboxItem, Outcome
+from storage.outbox import OutboxWorker
+from storage.sql import next_number
+
+PREFIX = "/open311/v2"
+MAX_RESULTS = 1000
+MAX_SPAN = timedelta(days=90)
+
+
+def _error(status: int, description: str) -> web.Response:
+    return web.json_response([{"code": status, "description": description}], status=status)
+
+
+def _time(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat(timespec="seconds") if value else None
+
+
+def routes(sessions: async_sessionmaker[AsyncSession], settings: Settings, outbox: OutboxWorker
+           ) -> list[web.RouteDef]:
+    async def jurisdiction(request: web.Request, session: AsyncSession, given: str | None = None) -> Initiative:
+        raw = given if given is not None else request.query.get("jurisdiction_id", "")
+        initiative = await session.get(Initiative, int(raw)) if raw.isdigit() else None
+        if initiative is None:
+            raise web.HTTPBadRequest(text='[{"code":400,"description":"jurisdiction_id missing or unknown"}]',
+                                     content_type="application/json")
+        return initiative
+
+    def as_request(report: Report, photo: str | None, locale: str) -> dict[str, Any]:
+        with using_locale(locale):
+            notes = status_name(report.status) + (f": {report.status_note}" if report.status_note else "")
+            name = service_name(report.service_code)
+        return {"service_request_id": str(report.id), "status": "closed" if report.status in CLOSED else "open",
+                "status_notes": notes, "service_name": name, "service_code": report.service_code,
+                "description": report.description, "agency_responsible": None, "service_notice": None,
+                "requested_datetime": _time(report.created_at), "updated_datetime": _time(report.updated_at),
+                "expected_datetime": None, "address": report.address, "address_id": None, "zipcode": None,
+                "lat": report.latitude, "long": report.longitude,
+                "media_url": f"{settings.public_url}/reports/photos/{photo}.jpg" if photo else None}
+
+    async def with_photos(session: AsyncSession, reports: list[Report], locale: str) -> list[dict[str, Any]]:
+        tokens: dict[int, str] = {}
+        if reports:
+            for report_id, token in (await session.execute(
+                    select(ReportPhoto.report_id, ReportPhoto.token).where(
+                        ReportPhoto.report_id.in_([r.id for r in reports])).order_by(ReportPhoto.id))).all():
+                tokens.setdefault(report_id, token)
+        return [as_request(report, tokens.get(report.id), locale) for report in reports]
+
+    async def services(request: web.Request) -> web.Response:
+        async with sessions() as session:
+            initiative = await jurisdiction(request, session)
+        with using_locale(initiative.locale):
+            return web.json_response([{"service_code": code, "service_name": service_name(code), "description": "",
+                                       "metadata": False, "type": "realtime", "keywords": "", "group": ""}
+                                      for code in SERVICES])
+
+    async def definition(request: web.Request) -> web.Response:
+        code = request.match_info["code"]
+        if code not in SERVICES:
+            return _error(404, "no such service_code")
+        return web.json_response({"service_code": code, "attributes": []})
+
+    async def requests_list(request: web.Request) -> web.Response:
+        query = request.query
+        now = datetime.now(UTC)
+        try:
+            end = datetime.fromisoformat(query["end_date"]) if "end_date" in query else now
+            start = datetime.fromisoformat(query["start_date"]) if "start_date" in query else end - MAX_SPAN
+        except ValueError:
+            return _error(400, "start_date and end_date are w3c date-times")
+        start, end = (moment if moment.tzinfo else moment.replace(tzinfo=UTC) for moment in (start, end))
+        if end - start > MAX_SPAN or end < start:
+            return _error(400, "start_date to end_date spans at most 90 days")
+        async with sessions() as session:
+            initiative = await jurisdiction(request, session)
+            statement = select(Report).where(Report.initiative_id == initiative.id)
+            if ids := query.get("service_request_id"):
+                wanted = [int(part) for part in ids.split(",") if part.strip().isdigit()]
+                statement = statement.where(Report.id.in_(wanted))  # the dates do not apply, as the spec says
+            else:
+                statement = statement.where(Report.created_at >= start, Report.created_at <= end)
+            if codes := query.get("service_code"):
+                statement = statement.where(Report.service_code.in_(codes.split(",")))
+            if query.get("status") in ("open", "closed"):
+                closed = Report.status.in_(CLOSED)
+                statement = statement.where(closed if query["status"] == "closed" else ~closed)
+            reports = list((await session.scalars(statement.order_by(Report.created_at.desc())
+                                                  .limit(MAX_RESULTS))).all())
+            body = await with_photos(session, reports, initiative.locale)
+        return web.json_response(body)
+
+    async def one_request(request: web.Request) -> web.Response:
+        raw = request.match_info["id"]
+        async with sessions() as session:
+            initiative = await jurisdiction(request, session)
+            report = await session.get(Report, int(raw)) if raw.isdigit() else None
+            if report is None or report.initiative_id != initiative.id:
+                return _error(404, "no such service_request_id")
+            body = await with_photos(session, [report], initiative.locale)
+        return web.json_response(body)
+
+    async def token(request: web.Request) -> web.Response:
+        """Requests are numbered at once, so a token is the request's id."""
+        raw = request.match_info["token"]
+        async with sessions() as session:
+            initiative = await jurisdiction(request, session)
+            report = await session.get(Report, int(raw)) if raw.isdigit() else None
+        if report is None or report.initiative_id != initiative.id:
+            return _error(404, "no such token")
+        return web.json_response([{"service_request_id": str(report.id), "token": raw}])
+
+    async def create(request: web.Request) -> web.Response:
+        form = await request.post()
+        key = str(form.get("api_key", ""))
+        async with sessions.begin() as session:
+            initiative = await jurisdiction(request, session, str(form.get("jurisdiction_id", "")))
+            found = await session.scalar(select(ApiKey).where(ApiKey.key_hash == token_hash(key),
+                                                              ApiKey.initiative_id == initiative.id))
+            if not key or found is None:
+                return _error(403, "api_key missing or not valid for this jurisdiction")
+            code = str(form.get("service_code", ""))
+            if code not in SERVICES:
+                return _error(400, "service_code missing or unknown")
+            description = " ".join(str(form.get("description", "")).split())[:MAX_DESCRIPTION]
+            address = str(form.get("address_string", "")).strip()[:300] or None
+            try:
+                lat = float(str(form["lat"])) if "lat" in form else None
+                lon = float(str(form["long"])) if "long" in form else None
+            except ValueError:
+                return _error(400, "lat and long are decimal degrees")
+            if lat is not None and lon is not None:
+                _words, point = read_point(f"{lat:.6f}, {lon:.6f}")
+                if point is None:
+                    return _error(400, "lat and long are out of range")
+            elif address is None:
+                return _error(400, "a location is required: lat and long, or address_string")
+            number = await next_number(session, f"report:{initiative.id}")
+            report = Report(initiative_id=initiative.id, number=number, service_code=code,
+                            description=description or "", latitude=lat, longitude=lon, address=address,
+                            status="submitted", user_id=None, platform="open311", chat_id="")
+            session.add(report)
+            await session.flush()
+            session.add(StatusChange(report_id=report.id, status="submitted", note="Open311"))
+            outcome = Outcome(uid=str(uuid.uuid4()), initiative_id=initiative.id, kind="report_submitted",
+                              payload={"title": code, "result": {
+                                  "number": number, "service_code": code, "status": "submitted", "address": address,
+                                  "lat": lat, "long": lon, "requested_datetime": _time(datetime.now(UTC)),
+                                  "photos": 0, "via": "open311"}}, decided_at=datetime.now(UTC))
+            session.add(outcome)
+            await session.flush()
+            session.add(OutboxItem(outcome_id=outcome.id))
+            filed = str(report.id)
+        outbox.wake()
+        return web.json_response([{"service_request_id": filed, "token": filed,
+                                   "service_notice": None, "account_id": None}], status=201)
+
+    return [web.get(f"{PREFIX}/services.json", services),
+            web.get(f"{PREFIX}/services/{{code}}.json", definition),
+            web.get(f"{PREFIX}/requests.json", requests_list),
+            web.post(f"{PREFIX}/requests.json", create),
+            web.get(f"{PREFIX}/requests/{{id}}.json", one_request),
+            web.get(f"{PREFIX}/tokens/{{token}}.json", token)]
+
+
+def _key_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("initiative", help="the initiative (its name, or its id) the key files reports for")
+
+
+async def _new_key(sessions: async_sessionmaker[AsyncSession], args: argparse.Namespace) -> str:
+    async with sessions.begin() as session:
+        wanted = str(args.initiative)
+        initiative = (await session.get(Initiative, int(wanted)) if wanted.isdigit()
+                      else await session.scalar(select(Initiative).where(Initiative.name == wanted)))
+        if initiative is None:
+            return f"no initiative called {wanted!r}"
+        key = new_token()
+        session.add(ApiKey(initiative_id=initiative.id, key_hash=token_hash(key)))
+    return (f"Open311 api_key for {initiative.name} (jurisdiction_id {initiative.id}); shown once, only its hash is "
+            f"kept:\n{key}")
+
+
+COMMANDS = (CliCommand("open311-key", "make an Open311 api_key for an initiative (printed once)", _key_arguments,
+                       _new_key),)

@@ -237,18 +237,20 @@ class Context:
     async def unschedule(self, job_id: str) -> None:
         await jobs.unschedule(self.session, job_id)
 
-    async def next_number(self, scope: str) -> int:
-        """The next number in this initiative for ``scope`` (poll #N): never given twice, even to two
-        people creating at the same instant on different workers."""
-        return await next_number(self.session, f"{scope}:{self.initiative.id}")
+    async def next_number(self, scope: str, *, initiative_id: int | None = None) -> int:
+        """The next number in this initiative (or ``initiative_id``'s) for ``scope`` (poll #N): never given
+        twice, even to two people creating at the same instant on different workers."""
+        return await next_number(self.session, f"{scope}:{initiative_id or self.initiative.id}")
 
     async def record_outcome(
-        self, kind: str, title: str, result: dict[str, Any], decided_at: datetime | None = None
+        self, kind: str, title: str, result: dict[str, Any], decided_at: datetime | None = None, *,
+        initiative_id: int | None = None,
     ) -> Outcome:
-        """Write an outcome and its outbox row in this transaction; the PA side gets it after commit."""
+        """Write an outcome and its outbox row in this transaction; the PA side gets it after commit. It is
+        this chat's initiative's, or ``initiative_id``'s (a group's report finished in a private chat)."""
         outcome = Outcome(
             uid=str(uuid.uuid4()),
-            initiative_id=self.initiative.id,
+            initiative_id=initiative_id or self.initiative.id,
             kind=kind,
             payload={"title": title, "result": result},
             decided_at=decided_at or datetime.now(UTC),

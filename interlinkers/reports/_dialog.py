@@ -27,6 +27,7 @@ from interlinkers.reports._shared import (
     service_name,
     status_name,
 )
+from storage.models import Initiative, Membership
 
 _DONE = {"done", "fatto", "finito", "listo", "hecho", "gatavs", "viss"}
 
@@ -38,14 +39,30 @@ class ReportDialog:
         raise NotImplementedError
 
     async def start_report(self, ctx: Context) -> None:
-        await ctx.start_dialog(NAME, "report", "service", {})
-        ctx.ask(_("What is it about? Choose below, or write it. (Send /cancel to stop.)"),
+        await ctx.start_dialog(NAME, "report", "service", {"initiative": ctx.initiative.id})
+        buttons = [ctx.button(service_name(code), NAME, "k", code) for code in SERVICES]
+        private = None if ctx.chat.is_private else ctx.link_button(_("Continue privately"),
+                                                                   f"{NAME}-g{ctx.initiative.id}")
+        ctx.ask(_("What is it about? Choose below, or write it. (Send /cancel to stop.)")
+                + ("\n" + _("Rather not share the place with the group? Continue privately.") if private else ""),
+                (*buttons, *((private,) if private else ())))
+
+    async def on_start(self, ctx: Context, payload: str) -> None:
+        """``g<initiative>``: a report begun in a group, made in the private chat (the place stays private)
+        and filed for that group, if the person is one of its members."""
+        wanted = payload.removeprefix("g")
+        member = await ctx.session.get(Membership, (int(wanted), ctx.user_id)) if wanted.isdigit() else None
+        if member is None:
+            raise UserError(_("This link is not valid any more. Send /help to start again."))
+        group = await ctx.session.scalar(select(Initiative.name).where(Initiative.id == member.initiative_id))
+        await ctx.start_dialog(NAME, "report", "service", {"initiative": member.initiative_id})
+        ctx.ask(_("Your report for “{group}”: what is it about?").format(group=group),
                 tuple(ctx.button(service_name(code), NAME, "k", code) for code in SERVICES))
 
     @dialog("report")
     async def report_dialog(self, ctx: Context, text: str, step: str, data: dict[str, Any]) -> None:
         if step == "service":
-            await self._described(ctx, self._service(text))
+            await self._described(ctx, self._service(text), data)
         elif step == "description":
             description = " ".join(text.split())
             if not 3 <= len(description) <= MAX_DESCRIPTION:
@@ -69,8 +86,8 @@ class ReportDialog:
 
     # --- steps ---------------------------------------------------------------------------------------
 
-    async def _described(self, ctx: Context, code: str) -> None:
-        await ctx.start_dialog(NAME, "report", "description", {"service": code})
+    async def _described(self, ctx: Context, code: str, data: dict[str, Any]) -> None:
+        await ctx.start_dialog(NAME, "report", "description", {**data, "service": code})
         ctx.ask(_("{service}: describe the problem in a few words.").format(service=service_name(code)))
 
     async def _placed(self, ctx: Context, data: dict[str, Any], text: str) -> None:
@@ -79,7 +96,8 @@ class ReportDialog:
             raise UserError(_("Share a location, or write the address or the coordinates."))
         place = {**data, "address": words[:300] or None, "lat": point.latitude if point else None,
                  "lon": point.longitude if point else None}
-        near = await self._near(ctx, data["service"], point) if point is not None else []
+        near = await self._near(ctx, int(data.get("initiative") or ctx.initiative.id), data["service"],
+                                point) if point is not None else []
         if near:
             await ctx.start_dialog(NAME, "report", "same", place)
             lines = [_("Reports of the same kind close by are still open. Is it one of these?")]
@@ -137,14 +155,14 @@ class ReportDialog:
 
     @button("k")
     async def service_button(self, ctx: Context, code: str) -> None:
-        await self._expect(ctx, "service")
-        await self._described(ctx, self._service(code))
+        row = await self._expect(ctx, "service")
+        await self._described(ctx, self._service(code), dict(row.data))
 
     @button("m")
     async def same_button(self, ctx: Context, report_id: str) -> None:
-        await self._expect(ctx, "same")
+        row = await self._expect(ctx, "same")
         report = await ctx.session.get(Report, int(report_id))
-        if report is None or report.initiative_id != ctx.initiative.id:
+        if report is None or report.initiative_id != int(row.data.get("initiative") or 0):
             raise UserError(_("This button is not valid any more. Send /help to start again."))
         await ctx.end_dialog()
         if await ctx.session.get(Follower, (report.id, ctx.user_id)) is None:
@@ -189,11 +207,12 @@ class ReportDialog:
         raise UserError(_("Choose one of the buttons, or write one of: {services}.").format(
             services=", ".join(service_name(code) for code in SERVICES)))
 
-    async def _near(self, ctx: Context, service: str, point: Point) -> list[tuple[Report, float]]:
-        """Open reports of ``service`` in this initiative within ``NEAR_METRES`` of ``point``, nearest first."""
+    async def _near(self, ctx: Context, initiative_id: int, service: str,
+                    point: Point) -> list[tuple[Report, float]]:
+        """Open reports of ``service`` in the initiative within ``NEAR_METRES`` of ``point``, nearest first."""
         degrees = NEAR_METRES / 111_000 * 2  # a box well around the circle, then the real distance
         rows = (await ctx.session.scalars(select(Report).where(
-            Report.initiative_id == ctx.initiative.id, Report.service_code == service,
+            Report.initiative_id == initiative_id, Report.service_code == service,
             Report.status.not_in(CLOSED), Report.latitude.between(point.latitude - degrees, point.latitude + degrees),
             Report.longitude.between(point.longitude - degrees * 2, point.longitude + degrees * 2)))).all()
         found = [(row, point.metres_to(Point(row.latitude, row.longitude))) for row in rows

@@ -56,7 +56,9 @@ class Reports(ReportDialog, Interlinker):
         await self.start_report(ctx)
 
     async def file_report(self, ctx: Context, data: dict[str, Any]) -> Report:
-        report = Report(initiative_id=ctx.initiative.id, number=await ctx.next_number("report"),
+        initiative_id = int(data.get("initiative") or ctx.initiative.id)
+        number = await ctx.next_number("report", initiative_id=initiative_id)
+        report = Report(initiative_id=initiative_id, number=number,
                         service_code=data["service"], description=data["description"], latitude=data.get("lat"),
                         longitude=data.get("lon"), address=data.get("address"), status="submitted",
                         user_id=ctx.user_id, platform=ctx.chat.platform, chat_id=ctx.chat.chat_id)
@@ -67,7 +69,7 @@ class Reports(ReportDialog, Interlinker):
         ctx.session.add(Follower(report_id=report.id, user_id=ctx.user_id))
         ctx.session.add(StatusChange(report_id=report.id, status="submitted"))
         await ctx.record_outcome("report_submitted", service_name(report.service_code), self.facts(report, len(
-            data.get("photos", []))))
+            data.get("photos", []))), initiative_id=initiative_id)
         return report
 
     @command("myreports", help=N_("The reports you made or follow, and their status"))

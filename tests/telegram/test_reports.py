@@ -71,3 +71,39 @@ async def test_a_report_from_a_private_chat_with_a_venue_and_a_photo(tmp_path: P
         await chat.say("@ann /status 1 acknowledged | Thank you, we will look at it")
         assert await until(lambda: any("Report #1 (Something else) is now: acknowledged" in s.text
                                        for s in said()), 10)
+
+
+async def test_a_report_begun_in_the_group_continues_privately(tmp_path: Path) -> None:
+    """The group's menu offers a link into the private chat; the place is given there, and the report is
+    filed for the group (its organisers see it), not for the private chat."""
+    async with telegram_chat(tmp_path) as chat:
+        api = chat.api
+        await chat.say("@ann /start")
+        await chat.say("@ben /report")
+        menu = api.sent_to(chat.group.id)[-1]
+        (link,) = [data for row in menu.buttons for label, data in row if label == "Continue privately"]
+        payload = link.split("?start=", 1)[1]
+        assert link.startswith("url:https://t.me/") and payload.startswith("reports-g")
+        ben = chat.member("ben")
+        private = api.private_chat(ben)
+        api.send_text(ben, private, f"/start {payload}")
+        assert await until(lambda: any("Your report for “Console”" in s.text for s in api.sent_to(private.id)), 10)
+        question = api.sent_to(private.id)[-1]
+        api.press(ben, private, question.message_id, question.buttons[1][0][1])  # road damage
+        assert await until(lambda: "describe the problem" in api.sent_to(private.id)[-1].text, 10)
+        api.send_text(ben, private, "A hole in front of my house")
+        assert await until(lambda: api.sent_to(private.id)[-1].text.startswith("Where is it?"), 10)
+        api.send_location(ben, private, 45.0712, 7.6844)
+        assert await until(lambda: api.sent_to(private.id)[-1].text.startswith("Send a photo"), 10)
+        done = api.sent_to(private.id)[-1]
+        api.press(ben, private, done.message_id, done.buttons[0][0][1])
+        assert await until(lambda: api.sent_to(private.id)[-1].text.startswith("Your report:"), 10)
+        send = api.sent_to(private.id)[-1]
+        api.press(ben, private, send.message_id, send.buttons[0][0][1])
+        assert await until(lambda: "Report #1 filed" in api.sent_to(private.id)[-1].text, 10)
+        listed = await chat.say("@ann /reports")
+        assert listed is not None and "#1 Road or pavement damage — submitted · 45.07120, 7.68440" in listed
+        api.send_text(chat.member("cat"), api.private_chat(chat.member("cat")), f"/start {payload}")
+        assert await until(lambda: any("not valid any more" in s.text
+                                       for s in api.sent_to(api.private_chat(chat.member("cat")).id)), 10), \
+            "only the group's members can report for it"

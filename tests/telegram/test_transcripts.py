@@ -111,10 +111,13 @@ def console(text: str) -> str:
 
 
 def data_of(markup: Any) -> list[str]:
-    """The callback data of an inline keyboard (as the server stored it), in order."""
+    """The callback data of an inline keyboard (as the server stored it), in order; link buttons (a deep
+    link into a private chat) are not pressed here, and the console, which has no such links, numbers
+    only the others."""
     if not isinstance(markup, dict):
         return []
-    return [str(button["callback_data"]) for row in markup.get("inline_keyboard", []) for button in row]
+    return [str(button["callback_data"]) for row in markup.get("inline_keyboard", []) for button in row
+            if "callback_data" in button]
 
 
 def shown(sent: Sent) -> str:
@@ -123,7 +126,7 @@ def shown(sent: Sent) -> str:
         content = sent.content or b""
         return console(f"[{sent.filename}, {len(content)} bytes] {sent.text}".rstrip())
     lines = sent.text.splitlines() or [""]
-    labels = [label for row in sent.buttons for label, _data in row]
+    labels = [label for row in sent.buttons for label, data in row if not data.startswith("url:")]
     if labels:
         lines.append("  ".join(f"[{i}] {label}" for i, label in enumerate(labels, start=1)))
     return console("\n".join(lines))

@@ -10,11 +10,12 @@ import asyncio
 import io
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiohttp
 from PIL import Image
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from adapters.console import ConsoleAdapter
 from bot.app import App
@@ -186,3 +187,30 @@ async def test_open311_georeport_v2_served(database_url: str, make_settings: Cal
         assert "#2 Road or pavement damage — submitted" in await say("@ann /reports"), "filed by the PA, seen here"
     finally:
         await app.stop()
+
+
+async def test_the_months_figures_for_the_pa(console_chat: ConsoleChat) -> None:
+    """On the first of the month the PA gets last month's reports by category and status, and the median
+    time to acknowledge and to fix."""
+    say = console_chat.say
+    await say("@ann /start")
+    for who, kind, place in (("ben", "[1]", "45.07030, 7.68690"), ("cat", "[3]", "45.08030, 7.69690")):
+        for line in (f"@{who} /report", f"@{who} {kind}", f"@{who} Broken, please come", f"@{who} {place}",
+                     f"@{who} [1]", f"@{who} [1]"):
+            await say(line)
+    await say("@ann /status 1 acknowledged")
+    await say("@ann /status 1 fixed")
+    start = datetime.now(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0) - timedelta(days=20)
+    async with console_chat.app.services.sessions.begin() as session:  # as if all this had been last month
+        await session.execute(update(Report).values(created_at=start))
+        for status, hours in (("acknowledged", 6), ("fixed", 30)):
+            await session.execute(update(StatusChange).where(StatusChange.status == status).values(
+                at=start + timedelta(hours=hours)))
+    await console_chat.fire("reports:month:")
+    async with console_chat.app.services.sessions() as session:
+        month = await session.scalar(select(Outcome).where(Outcome.kind == "reports_month"))
+    assert month is not None
+    result = month.payload["result"]
+    assert (result["reports"], result["fixed"], result["by_category"], result["by_status"]) == (
+        2, 1, {"streetlight": 1, "waste": 1}, {"fixed": 1, "submitted": 1})
+    assert (result["median_hours_to_acknowledge"], result["median_hours_to_fix"]) == (6.0, 30.0)

@@ -5,8 +5,10 @@ language; ``/myreports``, ``/reports``; each photo is served through an unguessa
 from __future__ import annotations
 
 import base64
-from datetime import UTC, datetime
+from collections import Counter
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from statistics import median
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -17,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.context import Context
 from bot.errors import UserError
 from bot.events import Reply
-from bot.i18n import N_, _, ngettext
-from bot.interlinker import Catalogue, Described, Interlinker, command
+from bot.i18n import N_, _, format_number, ngettext
+from bot.interlinker import Catalogue, Described, Interlinker, command, job
 from bot.links import new_token
 from bot.roles import Role
 from interlinkers.reports import _open311 as open311
@@ -70,7 +72,39 @@ class Reports(ReportDialog, Interlinker):
         ctx.session.add(StatusChange(report_id=report.id, status="submitted"))
         await ctx.record_outcome("report_submitted", service_name(report.service_code), self.facts(report, len(
             data.get("photos", []))), initiative_id=initiative_id)
+        await ctx.schedule(NAME, "month", _first_of_next_month(datetime.now(UTC)), f"{NAME}:month:{initiative_id}",
+                           initiative_id=initiative_id)
         return report
+
+    @job("month")
+    async def month(self, ctx: Context, initiative_id: int) -> None:
+        """Last month's reports for the PA: how many by category and by status now, and the median hours
+        to acknowledge (the first change after "submitted") and to fix."""
+        end = datetime.now(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        start = (end - timedelta(days=1)).replace(day=1)
+        reports = (await ctx.session.scalars(select(Report).where(
+            Report.initiative_id == initiative_id, Report.created_at >= start, Report.created_at < end))).all()
+        if not reports:
+            return
+        changes = (await ctx.session.execute(select(StatusChange.report_id, StatusChange.status, StatusChange.at)
+                                             .where(StatusChange.report_id.in_([r.id for r in reports]))
+                                             .order_by(StatusChange.at))).all()
+        created = {report.id: report.created_at for report in reports}
+        acknowledged: dict[int, float] = {}
+        fixed: dict[int, float] = {}
+        for report_id, status, at in changes:
+            hours = (at - created[report_id]).total_seconds() / 3600
+            if status != "submitted":
+                acknowledged.setdefault(report_id, hours)
+            if status == "fixed":
+                fixed.setdefault(report_id, hours)
+        await ctx.record_outcome("reports_month", f"{start:%Y-%m}", {
+            "month": f"{start:%Y-%m}", "reports": len(reports),
+            "by_category": dict(Counter(report.service_code for report in reports)),
+            "by_status": dict(Counter(report.status for report in reports)),
+            "median_hours_to_acknowledge": round(median(acknowledged.values()), 1) if acknowledged else None,
+            "median_hours_to_fix": round(median(fixed.values()), 1) if fixed else None,
+            "fixed": len(fixed)}, initiative_id=initiative_id)
 
     @command("myreports", help=N_("The reports you made or follow, and their status"))
     async def my_reports(self, ctx: Context, args: str) -> None:
@@ -162,9 +196,21 @@ class Reports(ReportDialog, Interlinker):
     @classmethod
     def describe_outcome(cls, kind: str, result: dict[str, Any], tz: ZoneInfo) -> Described | None:
         headings = {"report_submitted": _("{initiative} — citizen report filed on {when}"),
-                    "report_status": _("{initiative} — citizen report changed on {when}")}
+                    "report_status": _("{initiative} — citizen report changed on {when}"),
+                    "reports_month": _("{initiative} — citizen reports in a month, recorded on {when}")}
         if kind not in headings:
             return None
+        if kind == "reports_month":
+            facts = [ngettext("{count} report", "{count} reports", result["reports"]).format(count=result["reports"]),
+                     ngettext("{count} fixed", "{count} fixed", result["fixed"]).format(count=result["fixed"])]
+            if result.get("median_hours_to_acknowledge") is not None:
+                facts.append(_("acknowledged in {hours} hours (median)").format(
+                    hours=format_number(result["median_hours_to_acknowledge"])))
+            if result.get("median_hours_to_fix") is not None:
+                facts.append(_("fixed in {hours} hours (median)").format(
+                    hours=format_number(result["median_hours_to_fix"])))
+            by_category = ", ".join(f"{service_name(code)} {count}" for code, count in result["by_category"].items())
+            return Described(headings[kind], [" · ".join(facts), by_category])
         facts = [_("#{number}, now {status}").format(number=result["number"], status=status_name(result["status"]))]
         if result.get("address"):
             facts.append(result["address"])
@@ -205,3 +251,7 @@ def photo_route(sessions: async_sessionmaker[AsyncSession]) -> web.RouteDef:
                             headers={"Cache-Control": "private, max-age=86400"})
 
     return web.get("/reports/photos/{token}.jpg", serve)
+
+
+def _first_of_next_month(moment: datetime) -> datetime:
+    return (moment.replace(day=1) + timedelta(days=32)).replace(day=1, hour=0, minute=10, second=0, microsecond=0)

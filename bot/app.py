@@ -116,7 +116,8 @@ class App:
     def command_menu(self, locale: str) -> list[tuple[str, str]]:
         """Commands every member may use, with their help in ``locale``: for a network's command menu."""
         with using_locale(locale):
-            specs = sorted(self.dispatcher.visible_commands(Role.MEMBER), key=lambda spec: spec.name)
+            specs = sorted((spec for _owner, spec in self.dispatcher.visible_commands(Role.MEMBER)),
+                           key=lambda spec: spec.name)
             return [(spec.name, _(spec.help)) for spec in specs]
 
     # --- lifecycle ---------------------------------------------------------------------------------

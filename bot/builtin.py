@@ -9,9 +9,12 @@ from bot.context import Context
 from bot.errors import UserError
 from bot.i18n import N_, SUPPORTED_LOCALES, _, current_locale, language_name, set_locale
 from bot.identity import forget_person, set_person_locale
-from bot.interlinker import Catalogue, Interlinker, command
+from bot.interlinker import Catalogue, CommandSpec, Interlinker, command
 from bot.roles import Role
 from storage.models import Initiative, Membership
+
+# The core's own commands (and the group settings'): /help lists them one by one, the Interlinkers' by name.
+BASIC = {"core", "settings"}
 
 
 class CoreCommands(Interlinker):
@@ -39,22 +42,38 @@ class CoreCommands(Interlinker):
             ).format(name=ctx.user_ref.display_name if ctx.user_ref else "")
         )
 
-    @command("help", help=N_("List the commands you can use"), usage=N_("[command]"))
+    @command("help", help=N_("List the commands you can use"), usage=N_("[command | topic]"))
     async def help(self, ctx: Context, args: str) -> None:
-        """The list fits one message on every network (no usages); ``/help <command>`` says how to write one."""
-        specs = sorted(self.services.dispatcher_commands(ctx.role), key=lambda s: s.name)
-        wanted = args.strip().lstrip("/").split("@")[0].lower()
+        """One short message however many Interlinkers there are: the core's commands with what they do,
+        then each Interlinker's commands by name; ``/help <topic>`` lists one Interlinker's commands with
+        what they do, ``/help <command>`` says how to write one."""
+        visible = sorted(self.services.dispatcher_commands(ctx.role), key=lambda item: item[1].name)
+        wanted = args.strip().lstrip("/").split("@")[0].casefold()
+        topics: dict[type[Interlinker], list[CommandSpec]] = {}
+        for interlinker, listed in visible:
+            topics.setdefault(type(interlinker), []).append(listed)
         if wanted:
-            spec = next((spec for spec in specs if spec.name == wanted), None)
-            if spec is None:
+            spec = next((listed for _owner, listed in visible if listed.name == wanted), None)
+            if spec is not None:
+                usage = f" {_(spec.usage)}" if spec.usage else ""
+                ctx.reply(f"/{spec.name}{usage} — {_(spec.help)}")
+                return
+            topic = next((cls for cls in topics if wanted in {cls.name, _(cls.catalogue.title).casefold()}), None)
+            if topic is None:
                 raise UserError(_("I don't know the command /{name}. Send /help to see what you can do.").format(
                     name=wanted[:64]))
-            usage = f" {_(spec.usage)}" if spec.usage else ""
-            ctx.reply(f"/{spec.name}{usage} — {_(spec.help)}")
+            ctx.reply("\n".join([f"{_(topic.catalogue.title)}:",
+                                  *(f"/{spec.name} — {_(spec.help)}" for spec in topics[topic])]))
             return
         lines = [_("Commands you can use here:")]
-        lines += [f"/{spec.name} — {_(spec.help)}" for spec in specs]
-        lines.append(_("Send /help <command> to see how to write one, for example /help poll."))
+        for cls, specs in topics.items():
+            if cls.name in BASIC:
+                lines += [f"/{spec.name} — {_(spec.help)}" for spec in specs]
+        for cls, specs in sorted(topics.items(), key=lambda item: item[0].name):
+            if cls.name not in BASIC:
+                lines.append(f"{_(cls.catalogue.title)}: " + " ".join(f"/{spec.name}" for spec in specs))
+        lines.append(_("Send /help <command> to see how to write one, for example /help poll, or /help with a "
+                       "topic above to see what its commands do."))
         ctx.reply("\n".join(lines))
 
     @command("interlinkers", help=N_("List the Interlinkers this bot offers"))

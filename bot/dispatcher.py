@@ -77,12 +77,9 @@ class Dispatcher:
                     raise RuntimeError(f"/{name} is declared by both {other!r} and {interlinker.name!r}")
                 self.commands[name] = (interlinker, spec)
 
-    def visible_commands(self, role: Role) -> list[CommandSpec]:
-        seen: dict[str, CommandSpec] = {}
-        for _interlinker, spec in self.commands.values():
-            if spec.role <= role:
-                seen.setdefault(spec.name, spec)
-        return list(seen.values())
+    def visible_commands(self, role: Role) -> list[tuple[Interlinker, CommandSpec]]:
+        """The commands someone with ``role`` may use, each with the Interlinker that answers it."""
+        return [(interlinker, spec) for interlinker, spec in self.commands.values() if spec.role <= role]
 
     async def handle(self, update: Update, replay_of: int | None = None) -> HandleResult:
         """Handle ``update`` once. A database error (a conflict two workers ran into, a deadlock) retries

@@ -46,7 +46,7 @@ class Services:
     interlinkers: dict[str, Interlinker] = field(default_factory=dict)
     dispatcher: Dispatcher | None = None
 
-    def dispatcher_commands(self, role: Role) -> list[CommandSpec]:
+    def dispatcher_commands(self, role: Role) -> list[tuple[Interlinker, CommandSpec]]:
         assert self.dispatcher is not None
         return self.dispatcher.visible_commands(role)
 

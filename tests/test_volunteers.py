@@ -294,17 +294,23 @@ async def test_a_volunteers_own_calendar_of_shifts(database_url: str, make_setti
 
 
 async def test_help_lists_every_command_in_one_message_and_explains_one(console_chat: ConsoleChat) -> None:
-    """With three Interlinkers the list still fits one Telegram message (4096 characters) in every
-    language; ``/help <command>`` says how to write that one."""
+    """However many Interlinkers there are, /help is one short message (Telegram's limit is 4096
+    characters) in every language: the core's commands with what they do, then each Interlinker's
+    commands by name; ``/help <topic>`` says what one Interlinker's commands do, ``/help <command>`` how to
+    write it."""
     say = console_chat.say
     await say("@ann /start")
     for language in ("en", "it", "es", "lv"):
         await say(f"@ann /language {language}")
         listed = await say("@ann /help")
         sent = listed.removeprefix("bot: ").replace("\n     ", "\n").rstrip("\n")  # as the chat gets it
-        assert len(sent) <= 4096, (language, len(sent))
-        assert "/shift — " in listed and "/meet — " in listed and "/poll — " in listed
+        assert len(sent) <= 2000, (language, len(sent))
+        assert "/language — " in listed and " /shift " in listed and " /meet " in listed and " /report " in listed
     await say("@ann /language en")
+    topic = await say("@ann /help volunteers")
+    assert topic.startswith("bot: Volunteers:\n")
+    assert "/signup — Sign up for a shift (or join its waiting list)" in topic
+    assert "Scheduling:" in await say("@ann /help Scheduling")
     assert await say("@ann /help shift") == ("bot: /shift <title> | <day> <from>-<to> | <places> [| <place>] "
                                              "[| <role>] — Plan a volunteer shift: time, places, place, role "
                                              "(organisers; alone: step by step)\n")

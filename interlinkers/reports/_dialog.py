@@ -43,8 +43,7 @@ class ReportDialog:
         buttons = [ctx.button(service_name(code), NAME, "k", code) for code in SERVICES]
         private = None if ctx.chat.is_private else ctx.link_button(_("Continue privately"),
                                                                    f"{NAME}-g{ctx.initiative.id}")
-        ctx.ask(_("What is it about? Choose below, or write it. (Send /cancel to stop.)")
-                + ("\n" + _("Rather not share the place with the group? Continue privately.") if private else ""),
+        ctx.ask(_("What is it about? Choose below, or write it. (Send /cancel to stop.)"),
                 (*buttons, *((private,) if private else ())))
 
     async def on_start(self, ctx: Context, payload: str) -> None:

@@ -5,6 +5,7 @@ language; ``/myreports``, ``/reports``; each photo is served through an unguessa
 from __future__ import annotations
 
 import base64
+import textwrap
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -133,7 +134,7 @@ class Reports(ReportDialog, Interlinker):
             where = report.address or (f"{report.latitude:.5f}, {report.longitude:.5f}"
                                        if report.latitude is not None and report.longitude is not None else "")
             lines.append(f"#{report.number} {service_name(report.service_code)} — {status_name(report.status)} · "
-                         f"{where} · {report.description[:60]}")
+                         f"{where} · {textwrap.shorten(report.description, 60, placeholder='…')}")
         ctx.reply("\n".join(lines))
 
     @command("status", help=N_("Change a report's status (organisers); its followers are told"),

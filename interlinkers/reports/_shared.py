@@ -53,7 +53,7 @@ def read_status(typed: str) -> str:
     for code, label in STATUSES.items():
         if word in {code, _(label).casefold().replace(" ", "_")}:
             return code
-    raise UserError(_("Write one of: {statuses}.").format(statuses=", ".join(STATUSES)))
+    raise UserError(_("Write one of: {statuses}.").format(statuses=", ".join(status_name(code) for code in STATUSES)))
 
 
 async def find_report(ctx: Context, number: int) -> Report:

@@ -113,25 +113,28 @@ def routes(sessions: async_sessionmaker[AsyncSession], settings: Settings, outbo
             body = await with_photos(session, reports, initiative.locale)
         return web.json_response(body)
 
+    async def of_jurisdiction(request: web.Request, session: AsyncSession, raw: str) -> tuple[Initiative,
+                                                                                             Report | None]:
+        """The jurisdiction, and its request ``raw`` (None when it has no such request)."""
+        initiative = await jurisdiction(request, session)
+        report = await session.get(Report, int(raw)) if raw.isdigit() else None
+        return initiative, report if report is not None and report.initiative_id == initiative.id else None
+
     async def one_request(request: web.Request) -> web.Response:
-        raw = request.match_info["id"]
         async with sessions() as session:
-            initiative = await jurisdiction(request, session)
-            report = await session.get(Report, int(raw)) if raw.isdigit() else None
-            if report is None or report.initiative_id != initiative.id:
+            initiative, report = await of_jurisdiction(request, session, request.match_info["id"])
+            if report is None:
                 return _error(404, "no such service_request_id")
             body = await with_photos(session, [report], initiative.locale)
         return web.json_response(body)
 
     async def token(request: web.Request) -> web.Response:
         """Requests are numbered at once, so a token is the request's id."""
-        raw = request.match_info["token"]
         async with sessions() as session:
-            initiative = await jurisdiction(request, session)
-            report = await session.get(Report, int(raw)) if raw.isdigit() else None
-        if report is None or report.initiative_id != initiative.id:
+            _initiative, report = await of_jurisdiction(request, session, request.match_info["token"])
+        if report is None:
             return _error(404, "no such token")
-        return web.json_response([{"service_request_id": str(report.id), "token": raw}])
+        return web.json_response([{"service_request_id": str(report.id), "token": str(report.id)}])
 
     async def create(request: web.Request) -> web.Response:
         form = await request.post()

@@ -9,6 +9,7 @@ short poll notices rows other workers wrote. A job that keeps failing ends in th
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -102,6 +103,9 @@ class JobQueue(BackgroundLoop):
                 outcome = await self._run_one(job_id, platform, chat_id)
                 ran += outcome is True
                 progressed = progressed or outcome is not None
+                # SQLite runs in the event loop and never yields unless locked: without this, 10 000 due
+                # reminders froze the worker (no sending, no polling) for 33 s before the first went out.
+                await asyncio.sleep(0)
             if not progressed or len(due) < BATCH:
                 return ran
 

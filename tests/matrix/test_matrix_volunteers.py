@@ -90,7 +90,8 @@ async def test_a_full_shift_its_waiting_list_and_a_freed_place_taken_in_a_direct
         assert direct != room
         await dan.join(direct)
         offer = await _seen_in(dan, direct, lambda e: _said(e, bot.user_id, OFFER), "the offer")
-        assert f"({when}), and you are first in line" in offer.body, offer.body
+        inline = when.replace(" (Europe/Rome)", ", Europe/Rome")  # inside brackets already: no second pair
+        assert f"({inline}), and you are first in line" in offer.body, offer.body
         assert "1. Take the place\n2. Give it up" in offer.body and "react with it" in offer.body, offer.body
 
         def held_for_dan(event: Any) -> bool:  # an offered place is held: the card names dan, none waiting

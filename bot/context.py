@@ -7,7 +7,7 @@ collected and only acted on after that transaction committed, so a failed update
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -192,6 +192,14 @@ class Context:
         await self.session.delete(row)
         await self.session.flush()
         return True
+
+    async def names(self, user_ids: Iterable[int | None]) -> dict[int, str]:
+        """Display names of these people (ids of forgotten people, None, are left out)."""
+        wanted = {user_id for user_id in user_ids if user_id is not None}
+        if not wanted:
+            return {}
+        rows = await self.session.execute(select(User.id, User.display_name).where(User.id.in_(wanted)))
+        return {user_id: name for user_id, name in rows.all()}
 
     async def member_named(self, typed: str, example: str) -> tuple[int, str]:
         """The one member of this initiative called ``typed`` (a leading @ and case ignored): (user id,

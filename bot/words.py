@@ -1,4 +1,5 @@
-"""Words people answer a bot's step-by-step questions with, in every language we speak."""
+"""Words people answer a bot's questions with, in every language we speak, and the number they write
+after a command."""
 
 from __future__ import annotations
 
@@ -14,3 +15,12 @@ def is_skip(text: str) -> bool:
     """Whether ``text`` declines an optional step (in any language, or the reader's word for "no")."""
     typed = plain(text.strip())
     return typed in _SKIP or typed == plain(_("no"))
+
+
+def leading_number(args: str) -> tuple[int, str] | None:
+    """``/command N rest`` (``#N`` too) → (N, rest); None when the arguments do not start with a number."""
+    head, _sep, rest = args.strip().partition(" ")
+    head = head.lstrip("#")
+    if not head.isdigit() or len(head) > 9:
+        return None
+    return int(head), rest.strip()

@@ -4,6 +4,7 @@ console harness that plays a group chat through the real console adapter and cor
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import os
 import uuid
@@ -114,9 +115,16 @@ class ConsoleChat:
 
 @pytest.fixture
 async def console_chat(database_url: str, make_settings: Callable[..., Settings]) -> AsyncIterator[ConsoleChat]:
+    async with running_console(make_settings(database_url)) as chat:
+        yield chat
+
+
+@contextlib.asynccontextmanager
+async def running_console(settings: Settings, *, http: bool = False) -> AsyncIterator[ConsoleChat]:
+    """A started app with the console adapter (and, with ``http``, its HTTP server), stopped afterwards."""
     out = io.StringIO()
     adapter = ConsoleAdapter(stdin=io.StringIO(""), stdout=out)
-    app = App(make_settings(database_url), adapters=[adapter], http=False)
+    app = App(settings, adapters=[adapter], http=http)
     await app.start()
     try:
         yield ConsoleChat(app, adapter, out)

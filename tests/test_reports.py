@@ -17,13 +17,11 @@ import aiohttp
 from PIL import Image
 from sqlalchemy import select, update
 
-from adapters.console import ConsoleAdapter
-from bot.app import App
 from bot.config import Settings
 from interlinkers.reports import Reports
 from interlinkers.reports._models import Follower, Report, ReportPhoto, StatusChange
 from storage.models import Outcome
-from tests.conftest import ConsoleChat
+from tests.conftest import ConsoleChat, running_console
 
 
 def _photo(path: Path) -> None:
@@ -35,12 +33,8 @@ def _photo(path: Path) -> None:
 
 async def test_a_report_with_a_photo_its_duplicate_and_its_statuses(
         database_url: str, make_settings: Callable[..., Settings], tmp_path: Path) -> None:
-    out = io.StringIO()
-    adapter = ConsoleAdapter(stdin=io.StringIO(""), stdout=out)
-    app = App(make_settings(database_url), adapters=[adapter], http=True)
-    await app.start()
-    try:
-        say = ConsoleChat(app, adapter, out).say
+    async with running_console(make_settings(database_url), http=True) as chat:
+        app, say = chat.app, chat.say
         picture = tmp_path / "light.jpg"
         await asyncio.to_thread(_photo, picture)
         await say("@ann /start")
@@ -113,20 +107,14 @@ async def test_a_report_with_a_photo_its_duplicate_and_its_statuses(
             following = (await session.scalars(select(Follower.report_id))).all()
         assert kept is not None and kept.user_id is None, "the report stays, without its reporter"
         assert len(following) == 2, "cat still follows #1, dan #2; ben no longer"
-    finally:
-        await app.stop()
 
 
 async def test_open311_georeport_v2_served(database_url: str, make_settings: Callable[..., Settings],
                                            tmp_path: Path) -> None:
     """A municipal system reads the initiative's services and requests with the specification's field names,
     and files one with an api_key (403 without); a photo's media_url opens it."""
-    out = io.StringIO()
-    adapter = ConsoleAdapter(stdin=io.StringIO(""), stdout=out)
-    app = App(make_settings(database_url), adapters=[adapter], http=True)
-    await app.start()
-    try:
-        say = ConsoleChat(app, adapter, out).say
+    async with running_console(make_settings(database_url), http=True) as chat:
+        app, say = chat.app, chat.say
         picture = tmp_path / "bin.jpg"
         await asyncio.to_thread(_photo, picture)
         for line in ("@ann /start", "@ben /report", "@ben [3]", "@ben The bins are overflowing",
@@ -185,8 +173,6 @@ async def test_open311_georeport_v2_served(database_url: str, make_settings: Cal
                                   params={"jurisdiction_id": str(initiative)}) as response:
                 assert (await response.json())[0]["service_request_id"] == filed["service_request_id"]
         assert "#2 Road or pavement damage — submitted" in await say("@ann /reports"), "filed by the PA, seen here"
-    finally:
-        await app.stop()
 
 
 async def test_the_months_figures_for_the_pa(console_chat: ConsoleChat) -> None:

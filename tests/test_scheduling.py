@@ -4,7 +4,6 @@ automatic confirmation, the calendar feed over HTTP, and what the PA receives.""
 
 from __future__ import annotations
 
-import io
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -14,11 +13,9 @@ import aiohttp
 import icalendar
 from sqlalchemy import select
 
-from adapters.console import ConsoleAdapter
-from bot.app import App
 from bot.config import Settings
 from storage.models import Job, Outcome
-from tests.conftest import ConsoleChat
+from tests.conftest import ConsoleChat, running_console
 
 
 async def _jobs(chat: ConsoleChat, prefix: str) -> list[Job]:
@@ -140,12 +137,8 @@ async def test_deadline_confirms_the_best_time_and_recurring_events_report_each_
 
 async def test_calendar_feed_is_served_and_revocable(database_url: str,
                                                      make_settings: Callable[..., Settings]) -> None:
-    out = io.StringIO()
-    adapter = ConsoleAdapter(stdin=io.StringIO(""), stdout=out)
-    app = App(make_settings(database_url), adapters=[adapter], http=True)
-    await app.start()
-    try:
-        chat = ConsoleChat(app, adapter, out)
+    async with running_console(make_settings(database_url), http=True) as chat:
+        app = chat.app
         await chat.say("@ann /event Open day; music, food | 2027-04-03 10:00 | 3h | Town hall, room 2")
         link = re.search(r"(http://\S+/ical/(\S+)\.ics)", await chat.say("@ann /calendar"))
         assert link is not None
@@ -163,8 +156,6 @@ async def test_calendar_feed_is_served_and_revocable(database_url: str,
             await chat.say("@ann /calendar off")
             async with client.get(url) as response:
                 assert response.status == 404, "a revoked link stops working"
-    finally:
-        await app.stop()
 
 
 async def test_step_by_step_event_with_a_shared_place_and_date_poll(console_chat: ConsoleChat) -> None:

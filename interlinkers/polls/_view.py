@@ -110,7 +110,7 @@ async def reasons(ctx: Context, poll: PollState, ballots: Sequence[StoredBallot]
     given = [b for b in ballots if b.reason]
     if poll.kind is not Kind.CONSENT or not given:
         return []
-    names = await _names(ctx, [b.voter for b in given if b.voter is not None]) if not poll.anonymous else {}
+    names = await ctx.names([b.voter for b in given if b.voter is not None]) if not poll.anonymous else {}
     lines = [_("Reasons given:")]
     for ballot in given:
         stance = kinds.stance_label(kinds.STANCES[ballot.choice[0] - 1])
@@ -154,10 +154,3 @@ async def members(ctx: Context) -> int:
     found = await ctx.session.scalar(select(func.count()).select_from(Membership)
                                      .where(Membership.initiative_id == ctx.initiative.id))
     return int(found or 0)
-
-
-async def _names(ctx: Context, user_ids: list[int]) -> dict[int, str]:
-    if not user_ids:
-        return {}
-    rows = await ctx.session.execute(select(User.id, User.display_name).where(User.id.in_(user_ids)))
-    return {user_id: name for user_id, name in rows}

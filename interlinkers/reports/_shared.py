@@ -8,6 +8,7 @@ from sqlalchemy import select
 from bot.context import Context
 from bot.errors import UserError
 from bot.i18n import N_, _
+from bot.words import leading_number
 from interlinkers.reports._models import Follower, Report
 
 NAME = "reports"
@@ -69,9 +70,8 @@ async def followers(ctx: Context, report: Report) -> list[int]:
 
 
 def parse_number(args: str, command: str) -> tuple[int, str]:
-    head, _sep, rest = args.strip().partition(" ")
-    head = head.lstrip("#")
-    if not head.isdigit() or len(head) > 9:
+    found = leading_number(args)
+    if found is None:
         raise UserError(_("Write the report's number after the command, for example: /{command} 1").format(
             command=command))
-    return int(head), rest.strip()
+    return found

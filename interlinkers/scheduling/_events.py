@@ -265,7 +265,7 @@ class Events:
 
     async def _show(self, ctx: Context, event: Event, new: bool = False) -> None:
         said = await answers(ctx, event)
-        people = await view.names(ctx, said[GOING])
+        people = await ctx.names(said[GOING])
         with ctx.for_group():
             text, buttons = view.event_view(ctx, event, said, people)
         if new:
@@ -295,7 +295,7 @@ class Events:
             if not await ctx.direct(user_id, lambda _person: [Reply(text())]):
                 missed.append(user_id)
         if missed:
-            people = await view.names(ctx, missed)
+            people = await ctx.names(missed)
             with ctx.for_group():
                 ctx.reply(_("{names}: you had answered event #{number}; please check the new details.").format(
                     names=", ".join(people[user_id] for user_id in missed), number=event.number))

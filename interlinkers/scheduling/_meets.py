@@ -154,7 +154,7 @@ class Meets(Events):
     async def _show_meet(self, ctx: Context, meet: Meet, new: bool = False) -> None:
         slots = [when.astimezone(UTC) for when in await self._slots(ctx, meet)]
         grid = await self._grid(ctx, meet)
-        people = await view.names(ctx, grid)
+        people = await ctx.names(grid)
         with ctx.for_group():
             text, buttons = view.meet_view(ctx, meet, slots, grid, people)
         if new:

@@ -13,6 +13,7 @@ from bot.geo import Point, read_point
 from bot.i18n import _
 from bot.recurrence import Rule, parse_when
 from bot.when import parse_lead_times, plain, read_moment
+from bot.words import leading_number
 
 MAX_TITLE = 200
 MAX_PLACE = 200
@@ -143,12 +144,10 @@ def parse_reschedule(args: str, tz: ZoneInfo, now: datetime | None = None) -> tu
 
 
 def parse_number(args: str, command: str) -> tuple[int, str]:
-    """``/command N rest`` → (N, rest)."""
-    head, _sep, rest = args.strip().partition(" ")
-    head = head.lstrip("#")
-    if not head.isdigit() or len(head) > 9:
+    found = leading_number(args)
+    if found is None:
         raise UserError(_("Write the number after the command, for example: /{command} 1").format(command=command))
-    return int(head), rest.strip()
+    return found
 
 
 def slot_answers(words: str, count: int) -> list[int | None]:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
-
-from sqlalchemy import select
 
 from bot import recurrence
 from bot.context import Context
@@ -15,7 +13,6 @@ from bot.i18n import _, format_clock, format_list, format_moment, ngettext
 from interlinkers.scheduling._models import Event, Meet
 from interlinkers.scheduling._parsing import GOING, IF_NEED, MAYBE, NO, NOT_GOING, YES
 from interlinkers.scheduling._shared import NAME, duration, first_start, rule_of, upcoming, zone
-from storage.models import User
 
 MARKS = {YES: "✓", IF_NEED: "~", NO: "✗"}
 
@@ -30,14 +27,6 @@ def slot_answer_name(answer: int | None) -> str:
 
 def rsvp_name(answer: int) -> str:
     return {GOING: _("going"), MAYBE: _("maybe"), NOT_GOING: _("not going")}[answer]
-
-
-async def names(ctx: Context, user_ids: Iterable[int]) -> dict[int, str]:
-    wanted = set(user_ids)
-    if not wanted:
-        return {}
-    rows = await ctx.session.execute(select(User.id, User.display_name).where(User.id.in_(wanted)))
-    return {user_id: name for user_id, name in rows.all()}
 
 
 def best_slot(counts: Sequence[tuple[int, int]]) -> int:

@@ -13,6 +13,7 @@ from bot import recurrence
 from bot.errors import UserError
 from bot.geo import Point, read_point
 from bot.i18n import _
+from bot.words import leading_number
 
 MAX_TITLE = 200
 MAX_PLACE = 200
@@ -125,10 +126,8 @@ def _limited(text: str, limit: int, what: str) -> str:
 
 
 def parse_number(args: str, command: str) -> tuple[int, str]:
-    """``/command N rest`` → (N, rest)."""
-    head, _sep, rest = args.strip().partition(" ")
-    head = head.lstrip("#")
-    if not head.isdigit() or len(head) > 9:
+    found = leading_number(args)
+    if found is None:
         raise UserError(_("Write the shift's number after the command, for example: /{command} 1").format(
             command=command))
-    return int(head), rest.strip()
+    return found

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -13,7 +12,6 @@ from bot.errors import UserError
 from bot.events import ChatRef
 from bot.i18n import _
 from interlinkers.volunteers._models import IN, OFFERED, WAITING, Shift, Signup
-from storage.models import User
 
 NAME = "volunteers"
 DEFAULT_REMINDERS = "1d 2h"
@@ -99,11 +97,3 @@ async def position(ctx: Context, signup: Signup) -> int:
         (Signup.queued_at < signup.queued_at)
         | ((Signup.queued_at == signup.queued_at) & (Signup.id < signup.id))))
     return int(ahead or 0) + 1
-
-
-async def names(ctx: Context, user_ids: Iterable[int | None]) -> dict[int, str]:
-    wanted = {user_id for user_id in user_ids if user_id is not None}
-    if not wanted:
-        return {}
-    rows = await ctx.session.execute(select(User.id, User.display_name).where(User.id.in_(wanted)))
-    return {user_id: name for user_id, name in rows.all()}

@@ -30,7 +30,6 @@ from interlinkers.volunteers._shared import (
     end_job,
     find_shift,
     lock_shift,
-    names,
     position,
     refresh_job,
     remind_job,
@@ -138,7 +137,7 @@ class Shifts:
         number, rest = parse_number(args, "roster")
         shift = await find_shift(ctx, number)
         rows = await signups(ctx, shift)
-        people = await names(ctx, (row.user_id for row in rows))
+        people = await ctx.names(row.user_id for row in rows)
         if rest.strip().lower() == "csv":
             ctx.authorize(role=Role.ORGANISER)
             ctx.send_file(File(f"shift-{shift.number}-roster.csv", view.roster_csv(shift, rows, people).encode(),
@@ -156,7 +155,7 @@ class Shifts:
                                chat=chat_of(shift), shift_id=shift.id)
             return
         rows = await signups(ctx, shift)
-        people = await names(ctx, (row.user_id for row in rows))
+        people = await ctx.names(row.user_id for row in rows)
         with ctx.for_group():
             text, buttons = view.card(ctx, shift, rows, people)
         if new:
@@ -202,7 +201,7 @@ class Shifts:
             if not await ctx.direct(row.user_id, private):
                 missed.append(row.user_id)
         if missed:
-            people = await names(ctx, missed)
+            people = await ctx.names(missed)
             with ctx.for_group():
                 ctx.reply(_("{names}: {reminder}").format(names=", ".join(people[user] for user in missed),
                                                           reminder=self.reminder_text(shift, ctx.tz)))

@@ -25,7 +25,6 @@ from interlinkers.volunteers._shared import (
     end_job,
     find_shift,
     lock_shift,
-    names,
     offer_job,
     position,
     remind_job,
@@ -122,7 +121,7 @@ class Signups(Shifts):
         with ctx.for_group():
             ctx.reply(_("Shift #{number} “{title}” is cancelled.").format(number=shift.number, title=shift.title))
             if missed:  # those the bot cannot write to are told here
-                people = await names(ctx, missed)
+                people = await ctx.names(missed)
                 ctx.reply(_("{names}: you were on shift #{number}, which is cancelled.").format(
                     names=", ".join(people.get(user_id, "?") for user_id in missed), number=shift.number))
         await self.show(ctx, shift)
@@ -253,7 +252,7 @@ class Signups(Shifts):
                 until=format_moment(until, zone)), buttons)]
 
         if not await ctx.direct(signup.user_id, offer):
-            people = await names(ctx, [signup.user_id])
+            people = await ctx.names([signup.user_id])
             with ctx.for_group():
                 ctx.reply(_("{name}: a place is free on shift #{number}, and you are first in line. It is yours if "
                             "you confirm by {until} (press “Take the place” or send /signup {number}).").format(

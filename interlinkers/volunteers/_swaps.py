@@ -17,7 +17,7 @@ from interlinkers.volunteers import _view as view
 from interlinkers.volunteers._attendance import Attendance
 from interlinkers.volunteers._models import IN, Shift, Signup
 from interlinkers.volunteers._parsing import parse_number
-from interlinkers.volunteers._shared import NAME, find_shift, lock_shift, names, started, taken
+from interlinkers.volunteers._shared import NAME, find_shift, lock_shift, started, taken
 from storage.models import Membership
 
 
@@ -58,7 +58,7 @@ class Swaps(Attendance):
         if mine is not None:  # waiting or offered elsewhere in the line: this place replaces that
             await ctx.session.execute(delete(Signup).where(Signup.id == mine.id))
         giver = offered.user_id
-        giver_name = (await names(ctx, [giver])).get(giver, "?")
+        giver_name = (await ctx.names([giver])).get(giver, "?")
         offered.user_id, offered.swap_offered, offered.took_over_from = ctx.user_id, False, giver_name
         offered.queued_at = datetime.now(UTC)
         await ctx.session.flush()

@@ -130,3 +130,8 @@ async def running_console(settings: Settings, *, http: bool = False) -> AsyncIte
         yield ConsoleChat(app, adapter, out)
     finally:
         await app.stop()
+
+
+def altered(token: str) -> str:
+    """``token`` with its last character changed (a forged or mistyped link): never the token itself."""
+    return token[:-1] + ("x" if token[-1] != "x" else "y")

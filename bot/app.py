@@ -26,6 +26,7 @@ from bot.jobs import JobQueue
 from bot.roles import Role
 from bot.sender import JOB_LANE, Sender, stage
 from bot.services import Services
+from storage.deliveries import DeliveryWorker, Destination
 from storage.engine import create_engine, session_factory
 from storage.leases import Leases, claim_sqlite
 from storage.migrate import upgrade
@@ -96,8 +97,10 @@ class App:
             outbox=OutboxWorker(self.sessions, self.pa_sessions, prepare=self.migrate_pa_store),
             leases=self.leases,
             sender=Sender(self.sessions, self.leases, adapters_by_platform),
+            deliveries=DeliveryWorker(self.sessions, self._destination),
             adapters=adapters_by_platform,
         )
+        self._destinations: dict[tuple[str, str], Destination] = {}
         self._sqlite_claim: IO[str] | None = None
         self.dispatcher = Dispatcher(self.services)
         self.services.dispatcher = self.dispatcher
@@ -150,6 +153,7 @@ class App:
         self.register_interlinkers()
         self.services.jobs.start()
         self.services.outbox.start()
+        self.services.deliveries.start()
         for interlinker in self.services.interlinkers.values():
             await interlinker.start()
         for adapter in self._adapters:
@@ -174,6 +178,11 @@ class App:
             instance = cls(self.services)
             self.services.interlinkers[cls.name] = instance
             self.dispatcher.register(instance)
+            for name, destination in instance.destinations().items():
+                self._destinations[cls.name, name] = destination
+
+    def _destination(self, interlinker: str, name: str) -> Destination | None:
+        return self._destinations.get((interlinker, name))
 
     async def hold(self, lease: str, body: Callable[[], Coroutine[Any, Any, None]]) -> None:
         """Run ``body`` while this worker holds ``lease`` (see ``storage.leases``)."""
@@ -198,6 +207,7 @@ class App:
             await interlinker.stop()
         await self.services.jobs.stop()
         await self.services.outbox.stop()
+        await self.services.deliveries.stop()
         await self.engine.dispose()
         if self.pa_engine is not self.engine:
             await self.pa_engine.dispose()

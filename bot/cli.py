@@ -167,6 +167,11 @@ async def _summary(settings: Settings, initiative: str | None, fmt: str, locale:
             await pa_engine.dispose()
 
 
+def _check_interlinker_config(settings: Settings) -> None:
+    for cls in discover():
+        cls.check_config(settings)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -177,6 +182,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings(persist_secret=args.command in ("run", "console", "serve", "db", "dead-letters"))
         if args.command == "run":
             adapters = configured_adapters(settings)
+            _check_interlinker_config(settings)
             settings.source.check_unknown()
             if not adapters:
                 from adapters.console import ConsoleAdapter
@@ -190,6 +196,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from adapters.console import ConsoleAdapter
 
             configured_adapters(settings)  # reads every adapter's keys, so a misspelt one is named
+            _check_interlinker_config(settings)
             settings.source.check_unknown()
             asyncio.run(_serve(settings, [ConsoleAdapter()], http=args.http))
         elif args.command == "serve":

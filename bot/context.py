@@ -6,7 +6,6 @@ collected and only acted on after that transaction committed, so a failed update
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -23,7 +22,8 @@ from bot.events import Button, ChatRef, Edit, File, Location, Notice, Outgoing, 
 from bot.i18n import _, current_locale, format_datetime, using_locale
 from bot.identity import InitiativeInfo, Person
 from bot.roles import Role
-from storage.models import Conversation, InitiativeSetting, Membership, OutboxItem, Outcome, User, UserSetting
+from storage import deliveries, outbox
+from storage.models import Conversation, InitiativeSetting, Membership, Outcome, User, UserSetting
 from storage.sql import next_number
 
 if TYPE_CHECKING:
@@ -245,6 +245,16 @@ class Context:
     async def unschedule(self, job_id: str) -> None:
         await jobs.unschedule(self.session, job_id)
 
+    async def deliver(self, interlinker: str, destination: str, key: str, payload: dict[str, Any]) -> None:
+        """Send ``payload`` to ``destination`` (one of ``interlinker``'s ``destinations``) once this
+        transaction commits: with retries, once per ``key``."""
+        await deliveries.enqueue(self.session, key, interlinker, destination, payload)
+
+        async def wake() -> None:
+            self.services.deliveries.wake()
+
+        self.after_commit.append(wake)
+
     async def next_number(self, scope: str, *, initiative_id: int | None = None) -> int:
         """The next number in this initiative (or ``initiative_id``'s) for ``scope`` (poll #N): never given
         twice, even to two people creating at the same instant on different workers."""
@@ -256,16 +266,8 @@ class Context:
     ) -> Outcome:
         """Write an outcome and its outbox row in this transaction; the PA side gets it after commit. It is
         this chat's initiative's, or ``initiative_id``'s (a group's report finished in a private chat)."""
-        outcome = Outcome(
-            uid=str(uuid.uuid4()),
-            initiative_id=initiative_id or self.initiative.id,
-            kind=kind,
-            payload={"title": title, "result": result},
-            decided_at=decided_at or datetime.now(UTC),
-        )
-        self.session.add(outcome)
-        await self.session.flush()
-        self.session.add(OutboxItem(outcome_id=outcome.id))
+        outcome = await outbox.record_outcome(self.session, initiative_id or self.initiative.id, kind, title,
+                                              result, decided_at)
 
         async def wake() -> None:
             self.services.outbox.wake()

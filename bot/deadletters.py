@@ -1,7 +1,8 @@
 """Dead letters: updates and jobs that still failed after their retries, for an operator to list and
 replay (``interlink dead-letters``). A replayed update goes through the whole pipeline again, in one
 transaction that also removes its dead letter; its replies are kept in the store and the running
-workers' sender delivers them. A replayed job is put back, due now, for the workers to run."""
+workers' sender delivers them. A replayed job, or delivery to a system outside, is put back, due now, for the
+workers to run."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot import codec
 from bot.dispatcher import Dispatcher
 from bot.jobs import retry_dead_job
+from storage.deliveries import retry_dead_delivery
 from storage.models import DeadLetter
 from storage.sql import affected
 
@@ -50,6 +52,12 @@ async def replay(sessions: async_sessionmaker[AsyncSession], dispatcher: Dispatc
             if not affected(await session.execute(delete(DeadLetter).where(DeadLetter.id == letter_id))):
                 return False
             await retry_dead_job(session, payload)
+        return True
+    if kind == "delivery":
+        async with sessions.begin() as session:
+            if not affected(await session.execute(delete(DeadLetter).where(DeadLetter.id == letter_id))):
+                return False
+            await retry_dead_delivery(session, int(payload["delivery_id"]))
         return True
     handled = await dispatcher.handle(codec.decode_update(payload), replay_of=letter_id)
     return not handled.duplicate

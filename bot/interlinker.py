@@ -23,8 +23,10 @@ from bot.roles import Role
 if TYPE_CHECKING:
     from aiohttp import web
 
+    from bot.config import Settings
     from bot.context import Context
     from bot.services import Services
+    from storage.deliveries import Destination
 
 ENTRY_POINT_GROUP = "interlink.interlinkers"
 # What each decorator accepts: the first parameter is the Interlinker (``self``), the second the Context.
@@ -166,6 +168,17 @@ class Interlinker:
 
     def __init__(self, services: Services) -> None:
         self.services = services
+
+    @classmethod
+    def check_config(cls, settings: Settings) -> None:
+        """Read this Interlinker's own ``interlink.toml`` keys from ``settings.source`` and raise
+        ``ConfigError`` (one line naming the key) on a bad one. Called at start, before unknown keys are
+        reported, so its keys count as known."""
+
+    def destinations(self) -> dict[str, Destination]:
+        """Systems outside this Interlinker delivers to (``Context.deliver``), by name: sent with retries,
+        outside any transaction, once (see ``storage.deliveries``)."""
+        return {}
 
     def routes(self) -> list[web.RouteDef]:
         """HTTP routes this Interlinker serves on the shared server (a calendar feed, an API), added

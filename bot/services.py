@@ -1,4 +1,4 @@
-"""Application-wide services handed to Interlinkers: store, signer, jobs, outbox, sender, leases."""
+"""Application-wide services handed to Interlinkers: store, signer, jobs, outbox, deliveries, sender, leases."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from bot.config import Settings
 from bot.events import ChatRef, Notice, Outgoing, Update
 from bot.jobs import JobQueue
 from bot.sender import Sender, lane_of, origin_of, stage
+from storage.deliveries import DeliveryWorker
 from storage.leases import Leases
 from storage.outbox import OutboxWorker
 
@@ -42,6 +43,7 @@ class Services:
     outbox: OutboxWorker
     leases: Leases
     sender: Sender
+    deliveries: DeliveryWorker
     adapters: dict[str, Adapter] = field(default_factory=dict)
     interlinkers: dict[str, Interlinker] = field(default_factory=dict)
     dispatcher: Dispatcher | None = None

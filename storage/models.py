@@ -268,6 +268,28 @@ class OutboxItem(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
 
 
+class Delivery(Base):
+    """Something an Interlinker sends to a system outside (a municipality's Open311 endpoint): written in
+    the transaction that decided it, sent by ``storage.deliveries`` with retries, once. ``key`` makes the
+    decision idempotent; ``claimed_until`` lets one worker send it while it talks to the far side, outside
+    any transaction; ``result`` is what the far side answered."""
+
+    __tablename__ = "deliveries"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), unique=True)
+    interlinker: Mapped[str] = mapped_column(String(64))
+    destination: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    claimed_until: Mapped[datetime | None]
+    uncertain: Mapped[bool] = mapped_column(default=False)  # an earlier try may have reached the far side
+    delivered_at: Mapped[datetime | None] = mapped_column(index=True)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[dict[str, Any] | None]
+
+
 class AdapterStateRow(Base):
     __tablename__ = "adapter_state"
     platform: Mapped[str] = mapped_column(String(32), primary_key=True)

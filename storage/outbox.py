@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -34,6 +35,18 @@ def outcome_document(outcome: Outcome, initiative: Initiative) -> dict[str, Any]
         "result": outcome.payload["result"],
         "decided_at": outcome.decided_at.astimezone(UTC).isoformat(),
     }
+
+
+async def record_outcome(session: AsyncSession, initiative_id: int, kind: str, title: str, result: dict[str, Any],
+                         decided_at: datetime | None = None) -> Outcome:
+    """Write an outcome and its outbox row in ``session``'s transaction (wake the ``OutboxWorker`` after
+    commit). For code outside an update; handlers use ``Context.record_outcome``."""
+    outcome = Outcome(uid=str(uuid.uuid4()), initiative_id=initiative_id, kind=kind,
+                      payload={"title": title, "result": result}, decided_at=decided_at or datetime.now(UTC))
+    session.add(outcome)
+    await session.flush()
+    session.add(OutboxItem(outcome_id=outcome.id))
+    return outcome
 
 
 class OutboxWorker(BackgroundLoop):

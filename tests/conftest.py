@@ -104,6 +104,15 @@ class ConsoleChat:
             await session.execute(update(Job).where(Job.key.startswith(prefix)).values(run_at=datetime.now(UTC)))
         return await self._printed(self.app.services.jobs.run_due())
 
+    async def printed_eventually(self, *texts: str, within: float = 10.0) -> str:
+        """Everything printed so far, once each of ``texts`` is in it (work done by the background job
+        runner or sender, not in answer to a line); fails after ``within`` seconds."""
+        deadline = asyncio.get_running_loop().time() + within
+        while not all(text in self._out.getvalue() for text in texts):
+            assert asyncio.get_running_loop().time() < deadline, f"never printed: {texts}\n{self._out.getvalue()}"
+            await asyncio.sleep(0.05)
+        return self._out.getvalue()
+
     async def _printed(self, action: Awaitable[object]) -> str:
         start = self._out.tell()
         await action

@@ -4,7 +4,10 @@ language; ``/myreports``, ``/reports``; each photo is served through an unguessa
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
+import logging
 import textwrap
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -17,6 +20,7 @@ from aiohttp import web
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.config import Settings
 from bot.context import Context
 from bot.errors import UserError
 from bot.events import Reply
@@ -24,12 +28,16 @@ from bot.i18n import N_, _, format_number, ngettext
 from bot.interlinker import Catalogue, Described, Interlinker, command, job
 from bot.links import new_token
 from bot.roles import Role
+from bot.services import Services
 from interlinkers.reports import _open311 as open311
 from interlinkers.reports._dialog import ReportDialog
+from interlinkers.reports._forward import Endpoint, poll_endpoint, read_forwarding
 from interlinkers.reports._models import Follower, Report, ReportPhoto, StatusChange
 from interlinkers.reports._shared import (
     CLOSED,
     NAME,
+    apply_status,
+    facts,
     find_report,
     followers,
     parse_number,
@@ -37,7 +45,11 @@ from interlinkers.reports._shared import (
     service_name,
     status_name,
 )
+from storage.deliveries import Destination
 from storage.models import Initiative
+
+log = logging.getLogger(__name__)
+FORWARD = "open311"  # the destination: the municipality's own Open311 endpoint
 
 MAX_LISTED = 15
 
@@ -54,6 +66,12 @@ class Reports(ReportDialog, Interlinker):
     migrations = Path(__file__).parent / "migrations"
     cli = open311.COMMANDS
 
+    def __init__(self, services: Services) -> None:
+        super().__init__(services)
+        self.forwarding = read_forwarding(services.settings.source)
+        self.endpoint = Endpoint(self.forwarding) if self.forwarding is not None else None
+        self._poller: asyncio.Task[None] | None = None
+
     @command("report", help=N_("Report a problem in the street (step by step: what, where, a photo)"))
     async def report(self, ctx: Context, args: str) -> None:
         await self.start_report(ctx)
@@ -67,12 +85,18 @@ class Reports(ReportDialog, Interlinker):
                         user_id=ctx.user_id, platform=ctx.chat.platform, chat_id=ctx.chat.chat_id)
         ctx.session.add(report)
         await ctx.session.flush()
-        for photo in data.get("photos", []):
-            ctx.session.add(ReportPhoto(report_id=report.id, token=new_token(), content=base64.b64decode(photo)))
+        tokens = [new_token() for _photo in data.get("photos", [])]
+        for token, photo in zip(tokens, data.get("photos", []), strict=True):
+            ctx.session.add(ReportPhoto(report_id=report.id, token=token, content=base64.b64decode(photo)))
         ctx.session.add(Follower(report_id=report.id, user_id=ctx.user_id))
         ctx.session.add(StatusChange(report_id=report.id, status="submitted"))
-        await ctx.record_outcome("report_submitted", service_name(report.service_code), self.facts(report, len(
-            data.get("photos", []))), initiative_id=initiative_id)
+        await ctx.record_outcome("report_submitted", service_name(report.service_code), facts(report, len(tokens)),
+                                 initiative_id=initiative_id)
+        if self.forwarding is not None:
+            await ctx.deliver(NAME, FORWARD, f"{NAME}:forward:{report.id}", {
+                "report_id": report.id, "service_code": report.service_code, "description": report.description,
+                "lat": report.latitude, "long": report.longitude, "address": report.address,
+                "media_url": f"{self.services.settings.public_url}/reports/photos/{tokens[0]}.jpg" if tokens else None})
         await ctx.schedule(NAME, "month", _first_of_next_month(datetime.now(UTC)), f"{NAME}:month:{initiative_id}",
                            initiative_id=initiative_id)
         return report
@@ -163,13 +187,19 @@ class Reports(ReportDialog, Interlinker):
             number=report.number))
 
     async def change_status(self, ctx: Context, report: Report, status: str, note: str | None) -> None:
-        """Record the change (and its note) in the history and for the PA, and tell every follower in their
-        language, privately where possible."""
-        report.status, report.status_note, report.updated_at = status, note, datetime.now(UTC)
-        ctx.session.add(StatusChange(report_id=report.id, status=status, note=note))
-        await ctx.session.flush()
-        await ctx.record_outcome("report_status", service_name(report.service_code),
-                                 {**self.facts(report), "note": note})
+        """Record the change (and its note) in the history and for the PA, and tell every follower but the
+        one who made it, in their language, privately where possible."""
+        await apply_status(ctx.session, report, status, note)
+        await self.tell(ctx, report.id, status, note, but=ctx.user_id)
+
+    @job("tell")
+    async def tell(self, ctx: Context, report_id: int, status: str, note: str | None, but: int | None = None
+                   ) -> None:
+        """A report's followers hear of a change: at once for a change made in a chat, and through this job
+        for one made outside (``tell_later``)."""
+        report = await ctx.session.get(Report, report_id)
+        if report is None:
+            return
 
         def news(_person: object) -> list[Reply]:
             text = _("Report #{number} ({service}) is now: {status}.").format(
@@ -180,19 +210,49 @@ class Reports(ReportDialog, Interlinker):
                 text += "\n" + _("Still broken? Send /stillbroken {number}.").format(number=report.number)
             return [Reply(text)]
 
-        for user_id in await followers(ctx, report):
-            if user_id != ctx.user_id:
+        for user_id in await followers(ctx.session, report):
+            if user_id != but:
                 await ctx.direct(user_id, news, hold=True)
 
+    def destinations(self) -> dict[str, Destination]:
+        if self.endpoint is None:
+            return {}
+        return {FORWARD: Destination(self.endpoint.file, self._forwarded, timeout=30.0)}
+
     @staticmethod
-    def facts(report: Report, photos: int | None = None) -> dict[str, Any]:
-        facts: dict[str, Any] = {"number": report.number, "service_code": report.service_code,
-                                 "status": report.status, "address": report.address,
-                                 "lat": report.latitude, "long": report.longitude,
-                                 "requested_datetime": report.created_at.astimezone(UTC).isoformat()}
-        if photos is not None:
-            facts["photos"] = photos
-        return facts
+    async def _forwarded(session: AsyncSession, payload: dict[str, Any], result: dict[str, Any]) -> None:
+        report = await session.get(Report, payload["report_id"])
+        if report is not None:
+            report.remote_id = result.get("service_request_id") or None
+            report.remote_token = None if report.remote_id else result.get("token")
+
+    @classmethod
+    def check_config(cls, settings: Settings) -> None:
+        read_forwarding(settings.source)
+
+    async def start(self) -> None:
+        if self.endpoint is not None:
+            self._poller = asyncio.create_task(self.services.leases.run_while_held(
+                f"{NAME}:open311-poll", self._poll_forever), name="reports-open311-poll")
+
+    async def stop(self) -> None:
+        if self._poller is not None:
+            self._poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._poller
+            self._poller = None
+        if self.endpoint is not None:
+            await self.endpoint.close()
+
+    async def _poll_forever(self) -> None:
+        assert self.endpoint is not None
+        while True:
+            try:
+                if await poll_endpoint(self.services.sessions, self.endpoint):
+                    self.services.jobs.wake()
+            except Exception as exc:
+                log.warning("reports: the municipality's Open311 endpoint could not be polled (%s)", exc)
+            await asyncio.sleep(self.endpoint.forwarding.poll_seconds)
 
     @classmethod
     def describe_outcome(cls, kind: str, result: dict[str, Any], tz: ZoneInfo) -> Described | None:
@@ -220,8 +280,7 @@ class Reports(ReportDialog, Interlinker):
         return Described(headings[kind], [" · ".join(facts)])
 
     def routes(self) -> list[web.RouteDef]:
-        return [photo_route(self.services.sessions), *open311.routes(self.services.sessions, self.services.settings,
-                                                                          self.services.outbox)]
+        return [photo_route(self.services.sessions), *open311.routes(self.services)]
 
     async def describe_user_data(self, session: AsyncSession, user_id: int) -> list[str]:
         count = int(await session.scalar(select(func.count()).select_from(Report)

@@ -31,6 +31,11 @@ class Report(Base):
     chat_id: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Forwarded to the municipality's own Open311 endpoint: its id (or, until it gives one, its token) and
+    # the last status it showed ("open|notes"), so only its changes are passed on.
+    remote_id: Mapped[str | None] = mapped_column(String(128))
+    remote_token: Mapped[str | None] = mapped_column(String(128))
+    remote_state: Mapped[str | None] = mapped_column(Text)
 
 
 class ReportPhoto(Base):

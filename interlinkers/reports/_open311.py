@@ -2,12 +2,12 @@
 jurisdiction (``jurisdiction_id`` = its id). Field names follow the specification exactly; statuses are
 ``open`` or ``closed`` (FixMyStreet's finer words travel in ``status_notes``); ``media_url`` is the photo's
 unguessable link. Filing (``POST requests.json``) needs an ``api_key`` made with ``interlink open311-key``;
-only its hash is stored, so the lookup compares no secret byte by byte. JSON only."""
+only its hash is stored, so the lookup compares no secret byte by byte. The specification has no way to change
+a request, so the PA's status changes go to ``POST requests/{id}.json`` (same key; our extension). JSON only."""
 
 from __future__ import annotations
 
 import argparse
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,15 +15,25 @@ from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.config import Settings
 from bot.geo import read_point
 from bot.i18n import using_locale
 from bot.interlinker import CliCommand
 from bot.links import new_token, token_hash
+from bot.services import Services
 from interlinkers.reports._models import ApiKey, Report, ReportPhoto, StatusChange
-from interlinkers.reports._shared import CLOSED, MAX_DESCRIPTION, SERVICES, service_name, status_name
-from storage.models import Initiative, OutboxItem, Outcome
-from storage.outbox import OutboxWorker
+from interlinkers.reports._shared import (
+    CLOSED,
+    MAX_DESCRIPTION,
+    SERVICES,
+    STATUSES,
+    apply_status,
+    facts,
+    service_name,
+    status_name,
+    tell_later,
+)
+from storage.models import Initiative
+from storage.outbox import record_outcome
 from storage.sql import next_number
 
 PREFIX = "/open311/v2"
@@ -39,8 +49,9 @@ def _time(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat(timespec="seconds") if value else None
 
 
-def routes(sessions: async_sessionmaker[AsyncSession], settings: Settings, outbox: OutboxWorker
-           ) -> list[web.RouteDef]:
+def routes(services: Services) -> list[web.RouteDef]:
+    sessions, settings = services.sessions, services.settings
+
     async def jurisdiction(request: web.Request, session: AsyncSession, given: str | None = None) -> Initiative:
         raw = given if given is not None else request.query.get("jurisdiction_id", "")
         initiative = await session.get(Initiative, int(raw)) if raw.isdigit() else None
@@ -70,7 +81,7 @@ def routes(sessions: async_sessionmaker[AsyncSession], settings: Settings, outbo
                 tokens.setdefault(report_id, token)
         return [as_request(report, tokens.get(report.id), locale) for report in reports]
 
-    async def services(request: web.Request) -> web.Response:
+    async def services_list(request: web.Request) -> web.Response:
         async with sessions() as session:
             initiative = await jurisdiction(request, session)
         with using_locale(initiative.locale):
@@ -113,10 +124,10 @@ def routes(sessions: async_sessionmaker[AsyncSession], settings: Settings, outbo
             body = await with_photos(session, reports, initiative.locale)
         return web.json_response(body)
 
-    async def of_jurisdiction(request: web.Request, session: AsyncSession, raw: str) -> tuple[Initiative,
-                                                                                             Report | None]:
+    async def of_jurisdiction(request: web.Request, session: AsyncSession, raw: str,
+                              initiative: Initiative | None = None) -> tuple[Initiative, Report | None]:
         """The jurisdiction, and its request ``raw`` (None when it has no such request)."""
-        initiative = await jurisdiction(request, session)
+        initiative = initiative or await jurisdiction(request, session)
         report = await session.get(Report, int(raw)) if raw.isdigit() else None
         return initiative, report if report is not None and report.initiative_id == initiative.id else None
 
@@ -136,14 +147,19 @@ def routes(sessions: async_sessionmaker[AsyncSession], settings: Settings, outbo
             return _error(404, "no such token")
         return web.json_response([{"service_request_id": str(report.id), "token": str(report.id)}])
 
+    async def authorised(request: web.Request, session: AsyncSession, form: Any) -> Initiative | None:
+        """The jurisdiction the form names, when its ``api_key`` is one of that jurisdiction's."""
+        key = str(form.get("api_key", ""))
+        initiative = await jurisdiction(request, session, str(form.get("jurisdiction_id", "")))
+        found = await session.scalar(select(ApiKey).where(ApiKey.key_hash == token_hash(key),
+                                                          ApiKey.initiative_id == initiative.id))
+        return initiative if key and found is not None else None
+
     async def create(request: web.Request) -> web.Response:
         form = await request.post()
-        key = str(form.get("api_key", ""))
         async with sessions.begin() as session:
-            initiative = await jurisdiction(request, session, str(form.get("jurisdiction_id", "")))
-            found = await session.scalar(select(ApiKey).where(ApiKey.key_hash == token_hash(key),
-                                                              ApiKey.initiative_id == initiative.id))
-            if not key or found is None:
+            initiative = await authorised(request, session, form)
+            if initiative is None:
                 return _error(403, "api_key missing or not valid for this jurisdiction")
             code = str(form.get("service_code", ""))
             if code not in SERVICES:
@@ -168,24 +184,44 @@ def routes(sessions: async_sessionmaker[AsyncSession], settings: Settings, outbo
             session.add(report)
             await session.flush()
             session.add(StatusChange(report_id=report.id, status="submitted", note="Open311"))
-            outcome = Outcome(uid=str(uuid.uuid4()), initiative_id=initiative.id, kind="report_submitted",
-                              payload={"title": code, "result": {
-                                  "number": number, "service_code": code, "status": "submitted", "address": address,
-                                  "lat": lat, "long": lon, "requested_datetime": _time(datetime.now(UTC)),
-                                  "photos": 0, "via": "open311"}}, decided_at=datetime.now(UTC))
-            session.add(outcome)
-            await session.flush()
-            session.add(OutboxItem(outcome_id=outcome.id))
+            with using_locale(initiative.locale):
+                await record_outcome(session, initiative.id, "report_submitted", service_name(code),
+                                     {**facts(report, 0), "via": "open311"})
             filed = str(report.id)
-        outbox.wake()
+        services.outbox.wake()
         return web.json_response([{"service_request_id": filed, "token": filed,
                                    "service_notice": None, "account_id": None}], status=201)
 
-    return [web.get(f"{PREFIX}/services.json", services),
+    async def change(request: web.Request) -> web.Response:
+        """Not in GeoReport v2, which has no way to update a request: the PA's back-office sets a status
+        (ours, or open/closed) and a note; the report's followers are told in their languages."""
+        form = await request.post()
+        async with sessions.begin() as session:
+            initiative = await authorised(request, session, form)
+            if initiative is None:
+                return _error(403, "api_key missing or not valid for this jurisdiction")
+            _same, report = await of_jurisdiction(request, session, request.match_info["id"], initiative)
+            if report is None:
+                return _error(404, "no such service_request_id")
+            word = str(form.get("status", "")).strip().lower().replace(" ", "_")
+            status = {"open": "reopened" if report.status in CLOSED else report.status}.get(word, word)
+            if status not in STATUSES:
+                return _error(400, f"status is one of open, {', '.join(STATUSES)}")
+            note = " ".join(str(form.get("status_notes", "")).split())[:MAX_DESCRIPTION] or None
+            with using_locale(initiative.locale):
+                await apply_status(session, report, status, note)
+            await tell_later(session, report, status, note)
+            body = await with_photos(session, [report], initiative.locale)
+        services.jobs.wake()
+        services.outbox.wake()
+        return web.json_response(body)
+
+    return [web.get(f"{PREFIX}/services.json", services_list),
             web.get(f"{PREFIX}/services/{{code}}.json", definition),
             web.get(f"{PREFIX}/requests.json", requests_list),
             web.post(f"{PREFIX}/requests.json", create),
             web.get(f"{PREFIX}/requests/{{id}}.json", one_request),
+            web.post(f"{PREFIX}/requests/{{id}}.json", change),
             web.get(f"{PREFIX}/tokens/{{token}}.json", token)]
 
 

@@ -23,6 +23,7 @@ from bot.i18n import _, check_catalogs, using_locale
 from bot.identity import InitiativeInfo
 from bot.interlinker import Interlinker, discover
 from bot.jobs import JobQueue
+from bot.linking import ChatLinking
 from bot.roles import Role
 from bot.sender import JOB_LANE, Sender, stage
 from bot.services import Services
@@ -173,7 +174,7 @@ class App:
 
     def register_interlinkers(self) -> None:
         """Make every Interlinker's commands known, without starting anything (the CLI's replays)."""
-        classes: list[type[Interlinker]] = [CoreCommands, GroupSettings, *self.interlinker_classes()]
+        classes: list[type[Interlinker]] = [CoreCommands, GroupSettings, ChatLinking, *self.interlinker_classes()]
         for cls in classes:
             instance = cls(self.services)
             self.services.interlinkers[cls.name] = instance

@@ -14,7 +14,7 @@ from bot.roles import Role
 from storage.models import Initiative, Membership
 
 # The core's own commands (and the group settings'): /help lists them one by one, the Interlinkers' by name.
-BASIC = {"core", "settings"}
+BASIC = {"core", "settings", "chats"}
 
 
 class CoreCommands(Interlinker):

@@ -268,6 +268,17 @@ class OutboxItem(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
 
 
+class LinkCode(Base):
+    """A one-time code an organiser sends in another chat to make it part of their initiative (``/link``);
+    only its hash is kept, and it expires."""
+
+    __tablename__ = "link_codes"
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    initiative_id: Mapped[int] = mapped_column(ForeignKey("initiatives.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    expires_at: Mapped[datetime]
+
+
 class Delivery(Base):
     """Something an Interlinker sends to a system outside (a municipality's Open311 endpoint): written in
     the transaction that decided it, sent by ``storage.deliveries`` with retries, once. ``key`` makes the

@@ -33,6 +33,7 @@ from interlinkers.reports import _open311 as open311
 from interlinkers.reports._dialog import ReportDialog
 from interlinkers.reports._forward import Endpoint, poll_endpoint, read_forwarding
 from interlinkers.reports._models import Follower, Report, ReportPhoto, StatusChange
+from interlinkers.reports._moderation import Moderation, moderation_chat
 from interlinkers.reports._shared import (
     CLOSED,
     NAME,
@@ -54,7 +55,7 @@ FORWARD = "open311"  # the destination: the municipality's own Open311 endpoint
 MAX_LISTED = 15
 
 
-class Reports(ReportDialog, Interlinker):
+class Reports(Moderation, ReportDialog, Interlinker):
     name = NAME
     catalogue = Catalogue(
         title=N_("Citizen reports"),
@@ -92,6 +93,9 @@ class Reports(ReportDialog, Interlinker):
         ctx.session.add(StatusChange(report_id=report.id, status="submitted"))
         await ctx.record_outcome("report_submitted", service_name(report.service_code), facts(report, len(tokens)),
                                  initiative_id=initiative_id)
+        if (moderators := await moderation_chat(ctx, initiative_id)) is not None:
+            await ctx.schedule(NAME, "moderate", datetime.now(UTC), f"{NAME}:moderate:{report.id}", chat=moderators,
+                               report_id=report.id)
         if self.forwarding is not None:
             await ctx.deliver(NAME, FORWARD, f"{NAME}:forward:{report.id}", {
                 "report_id": report.id, "service_code": report.service_code, "description": report.description,

@@ -15,15 +15,18 @@ from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot import jobs
 from bot.geo import read_point
 from bot.i18n import using_locale
 from bot.interlinker import CliCommand
 from bot.links import new_token, token_hash
 from bot.services import Services
 from interlinkers.reports._models import ApiKey, Report, ReportPhoto, StatusChange
+from interlinkers.reports._moderation import moderation_chat
 from interlinkers.reports._shared import (
     CLOSED,
     MAX_DESCRIPTION,
+    NAME,
     SERVICES,
     STATUSES,
     apply_status,
@@ -187,8 +190,13 @@ def routes(services: Services) -> list[web.RouteDef]:
             with using_locale(initiative.locale):
                 await record_outcome(session, initiative.id, "report_submitted", service_name(code),
                                      {**facts(report, 0), "via": "open311"})
+            if (moderators := await moderation_chat(session, initiative.id)) is not None:
+                await jobs.schedule(session, f"{NAME}:moderate:{report.id}", NAME, "moderate", moderators.platform,
+                                    moderators.chat_id, datetime.now(UTC), {"report_id": report.id},
+                                    thread_id=moderators.thread_id)
             filed = str(report.id)
         services.outbox.wake()
+        services.jobs.wake()
         return web.json_response([{"service_request_id": filed, "token": filed,
                                    "service_notice": None, "account_id": None}], status=201)
 

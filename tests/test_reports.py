@@ -123,7 +123,7 @@ async def test_open311_georeport_v2_served(database_url: str, make_settings: Cal
             await say(line)
         async with app.sessions() as session:
             initiative = await session.scalar(select(Report.initiative_id))
-        (command,) = Reports.cli
+        command, _export = Reports.cli
         printed = await command.run(app.sessions, argparse.Namespace(initiative=str(initiative)))
         key = printed.splitlines()[-1]
         base = f"http://127.0.0.1:{app.http_server.port}/open311/v2"

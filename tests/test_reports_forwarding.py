@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import csv
+import io
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,6 +27,7 @@ from sqlalchemy import select, update
 from bot.app import App
 from bot.config import ConfigError, Settings
 from interlinkers.reports import Reports
+from interlinkers.reports._export import COLUMNS
 from interlinkers.reports._forward import poll_endpoint
 from interlinkers.reports._models import Report
 from storage.models import DeadLetter, Delivery
@@ -203,7 +206,7 @@ async def test_the_pa_sets_statuses_over_http_and_each_follower_hears_in_their_l
         await _report(chat, "cat", "[1]", "45.07033, 7.68695", duplicate=True)
         async with app.sessions() as session:
             report_id, initiative = (await session.execute(select(Report.id, Report.initiative_id))).one()
-        (command,) = Reports.cli
+        command, export = Reports.cli
         key = (await command.run(app.sessions, argparse.Namespace(initiative=str(initiative)))).splitlines()[-1]
         url = f"http://127.0.0.1:{app.http_server.port}/open311/v2/requests/{report_id}.json"
         form = {"jurisdiction_id": str(initiative), "api_key": key, "status": "in_progress",
@@ -225,6 +228,13 @@ async def test_the_pa_sets_statuses_over_http_and_each_follower_hears_in_their_l
                                                     "Illuminazione pubblica): risolta.")
         assert "Still broken? Send /stillbroken 1." in printed
         assert "#1 Street lighting — fixed" in await chat.say("@ben /myreports")
+        rows = list(csv.DictReader(io.StringIO(await export.run(app.sessions, argparse.Namespace(
+            initiative=str(initiative))))))
+        assert len(rows) == 1 and set(rows[0]) == set(COLUMNS) and "ben" not in str(rows), "nobody named"
+        row = rows[0]
+        assert (row["status"], row["lat"], row["photos"]) == ("fixed", "45.0703", "0")
+        assert row["submitted_utc"] <= row["in_progress_utc"] <= row["fixed_utc"] and row["acknowledged_utc"] == ""
+        assert row["hours_to_acknowledge"] == row["hours_to_fix"] == "0.0"
 
 
 def test_forwarding_settings_are_checked_with_one_line_naming_the_key(make_settings: Callable[..., Settings]) -> None:

@@ -29,6 +29,7 @@ from bot.interlinker import Catalogue, Described, Interlinker, command, job
 from bot.links import new_token
 from bot.roles import Role
 from bot.services import Services
+from interlinkers.reports import _export as export
 from interlinkers.reports import _open311 as open311
 from interlinkers.reports._dialog import ReportDialog
 from interlinkers.reports._forward import Endpoint, poll_endpoint, read_forwarding
@@ -65,7 +66,7 @@ class Reports(Moderation, ReportDialog, Interlinker):
         targets=("citizens", "public_administrations"),
     )
     migrations = Path(__file__).parent / "migrations"
-    cli = open311.COMMANDS
+    cli = (*open311.COMMANDS, *export.COMMANDS)
 
     def __init__(self, services: Services) -> None:
         super().__init__(services)

@@ -16,8 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.interlinker import CliCommand
 from bot.summary import spreadsheet_safe
 from interlinkers.reports._models import Report, ReportPhoto, StatusChange
-from interlinkers.reports._shared import STATUSES
-from storage.models import Initiative
+from interlinkers.reports._shared import STATUSES, named_initiative
 
 COLUMNS = ["number", "service_code", "status", "description", "address", "lat", "long", "photos",
            "municipality_id", *(f"{status}_utc" for status in STATUSES), "last_change_utc",
@@ -69,8 +68,7 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
 async def _run(sessions: async_sessionmaker[AsyncSession], args: argparse.Namespace) -> str:
     async with sessions() as session:
         wanted = str(args.initiative)
-        initiative = (await session.get(Initiative, int(wanted)) if wanted.isdigit()
-                      else await session.scalar(select(Initiative).where(Initiative.name == wanted)))
+        initiative = await named_initiative(session, wanted)
         if initiative is None:
             return f"no initiative called {wanted!r}"
         return (await reports_csv(session, initiative.id)).rstrip("\r\n")

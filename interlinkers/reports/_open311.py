@@ -31,6 +31,7 @@ from interlinkers.reports._shared import (
     STATUSES,
     apply_status,
     facts,
+    named_initiative,
     service_name,
     status_name,
     tell_later,
@@ -240,8 +241,7 @@ def _key_arguments(parser: argparse.ArgumentParser) -> None:
 async def _new_key(sessions: async_sessionmaker[AsyncSession], args: argparse.Namespace) -> str:
     async with sessions.begin() as session:
         wanted = str(args.initiative)
-        initiative = (await session.get(Initiative, int(wanted)) if wanted.isdigit()
-                      else await session.scalar(select(Initiative).where(Initiative.name == wanted)))
+        initiative = await named_initiative(session, wanted)
         if initiative is None:
             return f"no initiative called {wanted!r}"
         key = new_token()

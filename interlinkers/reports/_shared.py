@@ -16,7 +16,7 @@ from bot.errors import UserError
 from bot.i18n import N_, _
 from bot.words import leading_number
 from interlinkers.reports._models import Follower, Report, StatusChange
-from storage.models import ChatLink
+from storage.models import ChatLink, Initiative
 from storage.outbox import record_outcome
 
 NAME = "reports"
@@ -75,6 +75,13 @@ async def find_report(ctx: Context, number: int) -> Report:
 
 async def followers(session: AsyncSession, report: Report) -> list[int]:
     return list((await session.scalars(select(Follower.user_id).where(Follower.report_id == report.id))).all())
+
+
+async def named_initiative(session: AsyncSession, wanted: str) -> Initiative | None:
+    """The initiative an operator names on the command line: by id, or by name."""
+    if wanted.isdigit():
+        return await session.get(Initiative, int(wanted))
+    return await session.scalar(select(Initiative).where(Initiative.name == wanted))
 
 
 def facts(report: Report, photos: int | None = None) -> dict[str, Any]:

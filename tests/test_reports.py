@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from xml.etree import ElementTree
 
 import aiohttp
 from PIL import Image
@@ -20,6 +21,7 @@ from sqlalchemy import select, update
 from bot.config import Settings
 from interlinkers.reports import Reports
 from interlinkers.reports._models import Follower, Report, ReportPhoto, StatusChange
+from interlinkers.reports._shared import SERVICES
 from storage.models import Outcome
 from tests.conftest import ConsoleChat, altered, running_console
 
@@ -134,6 +136,16 @@ async def test_open311_georeport_v2_served(database_url: str, make_settings: Cal
                     "type": "realtime", "keywords": "", "group": ""} in services
             async with client.get(f"{base}/services.json") as response:
                 assert response.status == 400 and (await response.json())[0]["code"] == 400
+            async with client.get(f"{base}/services.xml", params={"jurisdiction_id": str(initiative)}) as response:
+                root = ElementTree.fromstring(await response.read())
+            assert root.tag == "services" and [e.findtext("service_code") for e in root] == list(SERVICES)
+            async with client.get(f"{base}/requests.xml", params={"jurisdiction_id": str(initiative)}) as response:
+                (request,) = ElementTree.fromstring(await response.read())
+            assert (request.tag, request.findtext("status"), request.findtext("lat")) == ("request", "closed",
+                                                                                          "45.0703")
+            async with client.get(f"{base}/services.xml") as response:
+                error = ElementTree.fromstring(await response.read())
+            assert response.status == 400 and error.tag == "errors" and error.findtext("error/code") == "400"
             async with client.get(f"{base}/requests.json", params={"jurisdiction_id": str(initiative)}) as response:
                 (made,) = await response.json()
             assert made["status"] == "closed" and made["status_notes"] == "fixed: Emptied this morning"

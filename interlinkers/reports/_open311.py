@@ -3,11 +3,15 @@ jurisdiction (``jurisdiction_id`` = its id). Field names follow the specificatio
 ``open`` or ``closed`` (FixMyStreet's finer words travel in ``status_notes``); ``media_url`` is the photo's
 unguessable link. Filing (``POST requests.json``) needs an ``api_key`` made with ``interlink open311-key``;
 only its hash is stored, so the lookup compares no secret byte by byte. The specification has no way to change
-a request, so the PA's status changes go to ``POST requests/{id}.json`` (same key; our extension). JSON only."""
+a request, so the PA's status changes go to ``POST requests/{id}.json`` (same key; our extension). JSON, or XML
+when the path ends in ``.xml``."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import xml.etree.ElementTree as ET
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -225,13 +229,55 @@ def routes(services: Services) -> list[web.RouteDef]:
         services.outbox.wake()
         return web.json_response(body)
 
-    return [web.get(f"{PREFIX}/services.json", services_list),
-            web.get(f"{PREFIX}/services/{{code}}.json", definition),
-            web.get(f"{PREFIX}/requests.json", requests_list),
-            web.post(f"{PREFIX}/requests.json", create),
-            web.get(f"{PREFIX}/requests/{{id}}.json", one_request),
-            web.post(f"{PREFIX}/requests/{{id}}.json", change),
-            web.get(f"{PREFIX}/tokens/{{token}}.json", token)]
+    return [web.get(f"{PREFIX}/services.{FORMAT}", _formatted(services_list, "services", "service")),
+            web.get(f"{PREFIX}/services/{{code}}.{FORMAT}", _formatted(definition, "service_definition", "")),
+            web.get(f"{PREFIX}/requests.{FORMAT}", _formatted(requests_list, "service_requests", "request")),
+            web.post(f"{PREFIX}/requests.{FORMAT}", _formatted(create, "service_requests", "request")),
+            web.get(f"{PREFIX}/requests/{{id}}.{FORMAT}", _formatted(one_request, "service_requests", "request")),
+            web.post(f"{PREFIX}/requests/{{id}}.{FORMAT}", _formatted(change, "service_requests", "request")),
+            web.get(f"{PREFIX}/tokens/{{token}}.{FORMAT}", _formatted(token, "service_requests", "request"))]
+
+
+FORMAT = "{format:json|xml}"
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _formatted(handler: Handler, root: str, item: str) -> Handler:
+    """The same answer as XML when the path ends in ``.xml``, with the specification's element names
+    (``<service_requests><request>…``; errors as ``<errors><error>``)."""
+    async def respond(request: web.Request) -> web.StreamResponse:
+        try:
+            answer = await handler(request)
+        except web.HTTPException as exc:
+            if exc.status < 400:
+                raise
+            answer = web.Response(status=exc.status, text=exc.text or "", content_type="application/json")
+        if request.match_info.get("format") != "xml" or not isinstance(answer, web.Response):
+            return answer
+        body = json.loads(answer.text or "null")
+        name, element = ("errors", "error") if answer.status >= 400 else (root, item)
+        top = ET.Element(name)
+        for entry in body if isinstance(body, list) else [body]:
+            _fill(ET.SubElement(top, element) if element else top, entry)
+        return web.Response(status=answer.status, content_type="text/xml", charset="utf-8",
+                            body=ET.tostring(top, encoding="utf-8", xml_declaration=True))
+
+    return respond
+
+
+def _fill(parent: ET.Element, value: Any) -> None:
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            if isinstance(inner, list):  # a service definition's attributes: <attributes><attribute>…
+                holder = ET.SubElement(parent, key)
+                for entry in inner:
+                    _fill(ET.SubElement(holder, key.removesuffix("s")), entry)
+            else:
+                _fill(ET.SubElement(parent, key), inner)
+    elif isinstance(value, bool):
+        parent.text = "true" if value else "false"
+    elif value is not None:
+        parent.text = str(value)
 
 
 def _key_arguments(parser: argparse.ArgumentParser) -> None:

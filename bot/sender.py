@@ -5,7 +5,9 @@ the worker holding the lease ``send:<platform>`` drains that table: one task per
 handed to the adapter and deleted only once the adapter returns, which it does only when the network
 accepted it. So a crash (or SIGKILL) at any point loses nothing: what was not accepted is still a row
 and is sent by the next holder. One sender per network also means the network's rate limits hold for
-all workers together.
+all workers together, and across a change of holder too: the adapter counts its sends in windows that
+start empty, so a worker taking over the lease first lets the previous holder's last sends age out of
+the network's short windows (``HANDOVER``) before it sends anything.
 
 Per chat, messages go out oldest first, but a chat's senders are served in turn (``lane``: a keyed hash
 of who caused the message), so one member flooding a group does not bury the others' answers behind the
@@ -44,6 +46,15 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 SCAN_SHARED = 0.25  # seconds between looks for rows other workers wrote (PostgreSQL)
 SCAN_ALONE = 10.0  # the same with SQLite, where only this process writes (a safety net)
+# Seconds a worker taking over a send lease on PostgreSQL waits before its first send. The previous holder
+# (maybe SIGKILLed an instant ago: the server frees its lease at once) sent up to its end, and Telegram
+# still counts those sends in its 1-second windows (global, per chat) while this worker's adapter starts
+# with empty ones: without the wait the two together exceeded the global limit. 1 s plus a margin for the
+# previous holder's requests still on their way. A worker that took the lease at its first try takes
+# over from nobody it saw (a holder that died before this process started did so at least a start-up
+# ago) and sends at once. (A per-minute window, per group, is not waited out: a 429 there pauses that
+# one chat, and its messages wait in the store.)
+HANDOVER = 1.5
 MAX_FAILURES = 5
 MESSAGE_ID_CACHE = 10_000
 JOB_LANE = "job"
@@ -132,6 +143,7 @@ class Sender:
         self._adapters = adapters
         self._shared = leases.shared
         self._holders: dict[str, asyncio.Task[None]] = {}
+        self._sending: set[str] = set()  # platforms whose lease is held here and past its handover
         self._drains: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._kicked: set[tuple[str, str]] = set()  # chats with rows committed since their drain last looked
         self._turn: dict[tuple[str, str], str] = {}
@@ -159,7 +171,8 @@ class Sender:
         self._drains.clear()
 
     def holds(self, platform: str) -> bool:
-        return f"send:{platform}" in self._leases.held
+        """True when this worker sends for ``platform``: it holds the lease, and its handover is over."""
+        return platform in self._sending and f"send:{platform}" in self._leases.held
 
     # --- notifications -----------------------------------------------------------------------------
 
@@ -206,8 +219,12 @@ class Sender:
         (rows this worker commits are kicked at once; the look finds those of other workers)."""
         async def serve() -> None:
             try:
+                if f"send:{platform}" in self._leases.contested:  # rows committed meanwhile wait in
+                    await asyncio.sleep(HANDOVER)  # the store; the first scan finds them
+                self._sending.add(platform)
                 await scan()
             finally:  # the lease is gone (or we stop): no chat of this network is drained here any more
+                self._sending.discard(platform)
                 for (drained, _chat), task in list(self._drains.items()):
                     if drained == platform:
                         task.cancel()

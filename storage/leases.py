@@ -59,6 +59,9 @@ class Leases:
         self._engine = engine
         self._shared = engine.dialect.name == "postgresql"
         self.held: set[str] = set()
+        # Leases this process did not take at its first try (another worker held them, or the database did
+        # not answer), or took again: whoever held one before may have used it until a moment ago.
+        self.contested: set[str] = set()
 
     @property
     def shared(self) -> bool:
@@ -95,6 +98,7 @@ class Leases:
                 log.warning("lease %s: database unavailable (%s); retrying", name, exc)
                 connection = None
             if connection is None:
+                self.contested.add(name)
                 if not waiting_logged:
                     log.info("lease %s: held by another worker; standing by", name)
                     waiting_logged = True
@@ -126,3 +130,4 @@ class Leases:
                 with contextlib.suppress(Exception):
                     await connection.close()
             waiting_logged = False
+            self.contested.add(name)

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from bot.services import Services
 
 DIALOG_TIMEOUT = timedelta(minutes=15)
+N = TypeVar("N")
 
 
 @dataclass
@@ -254,6 +255,20 @@ class Context:
             self.services.deliveries.wake()
 
         self.after_commit.append(wake)
+
+    async def numbered(self, model: type[N], number: int, missing: str, *, lock: bool = False) -> N:
+        """This initiative's ``model`` row (a table with ``initiative_id`` and ``number``: event #3,
+        shift #3), or a ``UserError`` saying ``missing`` (a translated template with ``{number}``). With
+        ``lock`` its row is held, freshly read, until the transaction ends (PostgreSQL: two workers
+        changing it at once take turns)."""
+        query = select(model).where(getattr(model, "initiative_id") == self.initiative.id,  # noqa: B009
+                                    getattr(model, "number") == number)  # noqa: B009
+        if lock:
+            query = query.with_for_update().execution_options(populate_existing=True)
+        found = await self.session.scalar(query)
+        if found is None:
+            raise UserError(missing.format(number=number))
+        return found
 
     async def next_number(self, scope: str, *, initiative_id: int | None = None) -> int:
         """The next number in this initiative (or ``initiative_id``'s) for ``scope`` (poll #N): never given

@@ -66,11 +66,7 @@ def read_status(typed: str) -> str:
 
 
 async def find_report(ctx: Context, number: int) -> Report:
-    found = await ctx.session.scalar(select(Report).where(Report.initiative_id == ctx.initiative.id,
-                                                          Report.number == number))
-    if found is None:
-        raise UserError(_("There is no report #{number} here. Send /reports to see them.").format(number=number))
-    return found
+    return await ctx.numbered(Report, number, _("There is no report #{number} here. Send /reports to see them."))
 
 
 async def followers(session: AsyncSession, report: Report) -> list[int]:

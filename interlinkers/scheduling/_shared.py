@@ -9,7 +9,6 @@ from sqlalchemy import func, select
 
 from bot import recurrence
 from bot.context import Context
-from bot.errors import UserError
 from bot.i18n import _
 from bot.ical import IcsEvent
 from interlinkers.scheduling._models import Event, Meet, Rsvp
@@ -40,20 +39,12 @@ def close_job(meet: Meet) -> str:
 
 
 async def find_meet(ctx: Context, number: int) -> Meet:
-    found = await ctx.session.scalar(select(Meet).where(Meet.initiative_id == ctx.initiative.id,
-                                                        Meet.number == number))
-    if found is None:
-        raise UserError(_("There is no date poll #{number} here. Send /events to see what is planned.").format(
-            number=number))
-    return found
+    return await ctx.numbered(Meet, number, _("There is no date poll #{number} here. Send /events to see what is "
+                                              "planned."))
 
 
 async def find_event(ctx: Context, number: int) -> Event:
-    found = await ctx.session.scalar(select(Event).where(Event.initiative_id == ctx.initiative.id,
-                                                         Event.number == number))
-    if found is None:
-        raise UserError(_("There is no event #{number} here. Send /events to see them.").format(number=number))
-    return found
+    return await ctx.numbered(Event, number, _("There is no event #{number} here. Send /events to see them."))
 
 
 def zone(event: Event) -> ZoneInfo:

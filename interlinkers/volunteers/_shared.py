@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 
 from bot.context import Context
-from bot.errors import UserError
 from bot.events import ChatRef
 from bot.i18n import _
 from interlinkers.volunteers._models import IN, OFFERED, WAITING, Shift, Signup
@@ -63,12 +62,8 @@ def started(shift: Shift) -> bool:
 async def find_shift(ctx: Context, number: int, *, lock: bool = False) -> Shift:
     """Shift ``number`` of this initiative; ``lock`` holds its row until the transaction ends (PostgreSQL:
     two workers changing its sign-ups at once take turns, so places are counted right)."""
-    query = select(Shift).where(Shift.initiative_id == ctx.initiative.id, Shift.number == number)
-    found = await ctx.session.scalar(query.with_for_update().execution_options(populate_existing=True)
-                                     if lock else query)
-    if found is None:
-        raise UserError(_("There is no shift #{number} here. Send /shifts to see them.").format(number=number))
-    return found
+    return await ctx.numbered(Shift, number, _("There is no shift #{number} here. Send /shifts to see them."),
+                              lock=lock)
 
 
 async def lock_shift(ctx: Context, shift_id: int) -> Shift | None:

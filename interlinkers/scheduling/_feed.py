@@ -14,7 +14,7 @@ from bot.context import Context
 from bot.i18n import N_, _
 from bot.ical import feed
 from bot.interlinker import command
-from bot.links import link_wish, new_token, token_hash
+from bot.links import change_link, link_wish, token_hash
 from bot.roles import Role
 from interlinkers.scheduling._models import Event, Feed
 from interlinkers.scheduling._shared import ics
@@ -28,21 +28,15 @@ class CalendarFeed:
              usage=N_("[new|off]"), role=Role.ORGANISER)
     async def calendar(self, ctx: Context, args: str) -> None:
         wish = link_wish(args)
-        current = await ctx.session.get(Feed, ctx.initiative.id)
+        token = await change_link(ctx.session, await ctx.session.get(Feed, ctx.initiative.id), wish,
+                                  lambda digest: Feed(initiative_id=ctx.initiative.id, token_hash=digest))
         if wish == "off":
-            if current is not None:
-                await ctx.session.delete(current)
             ctx.reply(_("The calendar link of this group no longer works."))
             return
-        if current is not None and wish != "new":
+        if token is None:
             ctx.reply(_("This group has a calendar link already; I do not keep it, so I cannot show it again. "
                         "Send /calendar new for a new link (the old one stops working) or /calendar off."))
             return
-        token = new_token()
-        if current is not None:
-            await ctx.session.delete(current)
-            await ctx.session.flush()
-        ctx.session.add(Feed(initiative_id=ctx.initiative.id, token_hash=token_hash(token)))
         url = f"{ctx.services.settings.public_url}/ical/{token}.ics"
         with ctx.for_group():
             ctx.reply(_("Subscribe to this group's events in your calendar app with this link: {url}\nAnyone with "

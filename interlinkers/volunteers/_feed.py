@@ -14,7 +14,7 @@ from bot.context import Context
 from bot.errors import UserError
 from bot.i18n import _
 from bot.ical import IcsEvent, feed
-from bot.links import link_wish, new_token, token_hash
+from bot.links import change_link, link_wish, token_hash
 from interlinkers.volunteers._models import IN, OFFERED, Shift, ShiftFeed, Signup
 from interlinkers.volunteers._shared import length
 
@@ -25,22 +25,16 @@ async def personal_calendar(ctx: Context, word: str) -> None:
     """``/myshifts calendar [new|off]``: the link is personal, so it is given only in a private chat."""
     if not ctx.chat.is_private:
         raise UserError(_("Your calendar link is personal: ask for it in a private chat with me."))
-    current = await ctx.session.get(ShiftFeed, ctx.user_id)
     wish = link_wish(word)
+    token = await change_link(ctx.session, await ctx.session.get(ShiftFeed, ctx.user_id), wish,
+                              lambda digest: ShiftFeed(user_id=ctx.user_id, token_hash=digest))
     if wish == "off":
-        if current is not None:
-            await ctx.session.delete(current)
         ctx.reply(_("Your shifts calendar link no longer works."))
         return
-    if current is not None and wish != "new":
+    if token is None:
         ctx.reply(_("You have a shifts calendar link already; I do not keep it, so I cannot show it again. Send "
                     "/myshifts calendar new for a new link (the old one stops working), or /myshifts calendar off."))
         return
-    if current is not None:
-        await ctx.session.delete(current)
-        await ctx.session.flush()
-    token = new_token()
-    ctx.session.add(ShiftFeed(user_id=ctx.user_id, token_hash=token_hash(token)))
     ctx.reply(_("Subscribe to your shifts in your calendar app with this link: {url}\nKeep it to yourself: anyone "
                 "with it sees your shifts.").format(url=f"{ctx.services.settings.public_url}/ical/shifts/{token}.ics"))
 

@@ -28,12 +28,11 @@ from nio import (
     DevicesResponse,
     RoomCreateResponse,
     RoomMemberEvent,
-    RoomMessagesResponse,
-    RoomMessageText,
     UnknownEvent,
 )
 from yarl import URL
 
+from tests.matrix.reading import bot_texts, history
 from tests.net import free_port
 from tests.synapse.fixtures import UserFactory
 from tests.synapse.server import SynapseServer
@@ -95,33 +94,13 @@ def _is_creation_of(number: int) -> Callable[[str, str, bytes], bool]:
     return hold
 
 
-async def _timeline(user: MatrixUser, room_id: str) -> list[Any]:
-    """The whole room, oldest first, as ``user`` reads it back from the server (a sync would skip events
-    when many arrive at once: its timeline is limited)."""
-    events: list[Any] = []
-    start: str | None = None
-    while True:
-        page = await user.client.room_messages(room_id, start=start, limit=100)
-        assert isinstance(page, RoomMessagesResponse), page
-        events.extend(page.chunk)
-        if not page.chunk or not page.end or page.end == start:
-            return events[::-1]
-        start = page.end
-
-
-def _bot_texts(bot_id: str, events: list[Any]) -> list[str]:
-    """What the bot said (edits of earlier messages left out: they change a message, they are not one)."""
-    return [e.body for e in events if isinstance(e, RoomMessageText) and e.sender == bot_id
-            and (e.source.get("content", {}).get("m.relates_to") or {}).get("rel_type") != "m.replace"]
-
-
 async def _until_said(user: MatrixUser, room_id: str, bot_id: str, done: Callable[[list[str]], bool],
                       what: str, process: subprocess.Popen[str], log: Path, within: float = 30.0) -> list[Any]:
     """Read the room back until what the bot said satisfies ``done``; returns the room's events."""
     deadline = time.monotonic() + within
     while True:
-        events = await _timeline(user, room_id)
-        if done(_bot_texts(bot_id, events)):
+        events = await history(user, room_id)
+        if done(bot_texts(events, bot_id, notices=False)):
             return events
         alive = "running" if process.poll() is None else f"exited ({process.returncode})"
         assert time.monotonic() < deadline, f"not within {within} s: {what} (interlink {alive})\n{tail(log)}"
@@ -192,7 +171,7 @@ async def test_sigkill_mid_burst_then_restart_every_command_has_one_effect(
                 await sending
             assert process.returncode == -signal.SIGKILL
             # The first answers of the burst did arrive before the kill.
-            before = _bot_texts(bot.user_id, await _timeline(alice, room))
+            before = bot_texts(await history(alice, room), bot.user_id, notices=False)
             assert any(t.startswith(f"Poll #{HELD - 1}: ") for t in before), before
             assert f"Your vote in poll #{HELD - 1} is counted: “C”." in before, before
             assert not any(t.startswith(f"Poll #{HELD + 1}: ") for t in before), "killed too late"
@@ -219,7 +198,7 @@ async def test_sigkill_mid_burst_then_restart_every_command_has_one_effect(
             events = await _until_said(alice, room, bot.user_id, answered, "the !results answers", process, log,
                                        within=20)
             results: dict[int, list[str]] = {}
-            for text in _bot_texts(bot.user_id, events[caught_up:]):
+            for text in bot_texts(events[caught_up:], bot.user_id, notices=False):
                 if found := re.match(r"Poll #(\d+): ", text):
                     results.setdefault(int(found.group(1)), []).append(text)
 
@@ -239,7 +218,7 @@ async def test_sigkill_mid_burst_then_restart_every_command_has_one_effect(
         assert counts == expected, f"poll #{number}: {body}"
 
     # Nothing was done twice: no poll announced or started twice, no confirmation twice, no refusal.
-    said = _bot_texts(bot.user_id, events[:caught_up])
+    said = bot_texts(events[:caught_up], bot.user_id, notices=False)
     assert not [t for t in said if "already voted" in t or "changed your vote" in t], said
     assert not [t for t in said if t.startswith(f"Poll #{DOWN + 1}")], "one poll too many"
     announced = {n: [t for t in said if t.startswith(f"Poll #{n}: Q{n}?")] for n in range(1, DOWN + 1)}

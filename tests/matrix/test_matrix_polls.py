@@ -7,16 +7,9 @@ from pathlib import Path
 from nio import RoomCreateResponse, RoomMessageText
 
 from tests.matrix.harness import room_with_bot, running_bot
+from tests.matrix.reading import edited
 from tests.synapse.fixtures import UserFactory
 from tests.synapse.server import SynapseServer
-
-
-def _edited(event: object, needle: str) -> bool:
-    if not isinstance(event, RoomMessageText):
-        return False
-    content = event.source.get("content", {})
-    new = content.get("m.new_content") or {}
-    return content.get("m.relates_to", {}).get("rel_type") == "m.replace" and needle in new.get("body", "")
 
 
 async def test_dm_poll_vote_by_text_and_close(
@@ -36,10 +29,10 @@ async def test_dm_poll_vote_by_text_and_close(
         )
 
         await alice.send_text(room, "2")
-        await alice.wait_for(lambda e: _edited(e, "1 vote"), description="the tally edited to 1 vote")
+        await alice.wait_for(lambda e: edited(e, "1 vote"), description="the tally edited to 1 vote")
 
         await alice.send_text(room, "/close 1")
-        closed = await alice.wait_for(lambda e: _edited(e, "Sushi"), description="the closed poll")
+        closed = await alice.wait_for(lambda e: edited(e, "Sushi"), description="the closed poll")
         assert closed
         await alice.wait_for(lambda e: getattr(e, "type", "") == "org.matrix.msc3381.poll.end",
                              description="the MSC3381 poll ended")
@@ -65,7 +58,7 @@ async def test_votes_by_reaction_and_by_msc3381_response(
         await alice.send_event(room, "m.reaction", {
             "m.relates_to": {"rel_type": "m.annotation", "event_id": poll.event_id, "key": "1️⃣"},
         })
-        await alice.wait_for(lambda e: _edited(e, "Park (1)"), description="Park counted once")
+        await alice.wait_for(lambda e: edited(e, "Park (1)"), description="Park counted once")
 
         # Bob answers in his client's poll UI (an MSC3381 response, as Element sends it).
         library = start.source["content"]["org.matrix.msc3381.poll.start"]["answers"][1]["id"]
@@ -73,8 +66,8 @@ async def test_votes_by_reaction_and_by_msc3381_response(
             "m.relates_to": {"rel_type": "m.reference", "event_id": start.event_id},
             "org.matrix.msc3381.poll.response": {"answers": [library]},
         })
-        await alice.wait_for(lambda e: _edited(e, "Library (1)"), description="Library counted once")
-        await alice.wait_for(lambda e: _edited(e, "2 votes"), description="two votes in the tally")
+        await alice.wait_for(lambda e: edited(e, "Library (1)"), description="Library counted once")
+        await alice.wait_for(lambda e: edited(e, "2 votes"), description="two votes in the tally")
 
 
 async def test_power_level_50_makes_an_organiser(
@@ -103,16 +96,16 @@ async def test_power_level_50_makes_an_organiser(
         await carol.wait_for(lambda e: isinstance(e, RoomMessageText) and e.sender == bot.user_id
                              and len(carol.texts(sender=bot.user_id)) > refused_before,
                              description="an answer to carol's /close")
-        assert not any(_edited(e, "closed") for e in carol.events), "carol (level 0) closed bob's poll"
+        assert not any(edited(e, "closed") for e in carol.events), "carol (level 0) closed bob's poll"
 
         await carol.send_text(room, "!poll Picnic day? | Saturday | Sunday")
         await carol.wait_for_text("Picnic day?", sender=bot.user_id)
         await bob.send_text(room, "!close 2")
-        await carol.wait_for(lambda e: _edited(e, "Picnic day?") and _edited(e, "closed"),
+        await carol.wait_for(lambda e: edited(e, "Picnic day?") and edited(e, "closed"),
                              description="bob (level 50) closing carol's poll")
 
         await carol.send_text(room, "!poll Music? | Jazz | Folk")
         await carol.wait_for_text("Music?", sender=bot.user_id)
         await alice.send_text(room, "!close 3")
-        await carol.wait_for(lambda e: _edited(e, "Music?") and _edited(e, "closed"),
+        await carol.wait_for(lambda e: edited(e, "Music?") and edited(e, "closed"),
                              description="alice (the room's creator) closing carol's poll")

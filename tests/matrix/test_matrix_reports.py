@@ -16,8 +16,7 @@ from sqlalchemy import select
 
 from interlinkers.reports._models import Follower, Report, ReportPhoto
 from tests.matrix.harness import room_with_bot, running_bot
-from tests.matrix.test_matrix_scheduling import _history, _invited_by, _react, _said, _seen_in
-from tests.matrix.test_matrix_volunteers import _bot_messages
+from tests.matrix.reading import bot_texts, history, invited_by, react, said, seen_in
 from tests.synapse.fixtures import UserFactory
 from tests.synapse.server import SynapseServer
 from tests.synapse.users import MatrixUser
@@ -80,37 +79,37 @@ async def test_a_report_with_a_shared_place_and_a_photo_and_its_status_told_priv
 
         # 1. The organiser speaks first; ben reports, choosing the category by reacting 1️⃣.
         await ann.send_text(room, "/start")
-        await ann.wait_for(lambda e: _said(e, bot.user_id, f"Hello {ann.localpart}"), description="the welcome")
+        await ann.wait_for(lambda e: said(e, bot.user_id, f"Hello {ann.localpart}"), description="the welcome")
         await ben.send_text(room, "/report")
-        what = await ben.wait_for(lambda e: _said(e, bot.user_id, ASK_WHAT), description="the categories")
+        what = await ben.wait_for(lambda e: said(e, bot.user_id, ASK_WHAT), description="the categories")
         assert _options(what.body, "Street lighting", "Road or pavement damage", "Litter and waste",
                         "Graffiti and vandalism", "Parks and trees", "Something else"), what.body
         assert "<ol><li>Street lighting</li>" in what.source["content"]["formatted_body"]
-        await _react(ben, room, what.event_id, "1️⃣")
-        await ben.wait_for(lambda e: _said(e, bot.user_id, ASK_DESCRIPTION), description="the description asked")
+        await react(ben, room, what.event_id, "1️⃣")
+        await ben.wait_for(lambda e: said(e, bot.user_id, ASK_DESCRIPTION), description="the description asked")
         await ben.send_text(room, "The streetlight at the corner is out")
 
         # 2. The place: a shared location (an m.location with its geo URI) answers the step.
-        await ben.wait_for(lambda e: _said(e, bot.user_id, ASK_PLACE), description="the place asked")
+        await ben.wait_for(lambda e: said(e, bot.user_id, ASK_PLACE), description="the place asked")
         await ben.send_event(room, "m.room.message", {"msgtype": "m.location", "body": "Via Roma 12",
                                                       "geo_uri": "geo:45.0703,7.6869"})
-        ask_photo = await ben.wait_for(lambda e: _said(e, bot.user_id, ASK_PHOTO), description="a photo asked")
+        ask_photo = await ben.wait_for(lambda e: said(e, bot.user_id, ASK_PHOTO), description="a photo asked")
         assert _options(ask_photo.body, "Done"), ask_photo.body
 
         # 3. A photo, uploaded to the media repository and sent as an m.image.
         await _send_photo(ben, room, jpeg)
-        added = await ben.wait_for(lambda e: _said(e, bot.user_id, PHOTO_ADDED), description="the photo taken")
+        added = await ben.wait_for(lambda e: said(e, bot.user_id, PHOTO_ADDED), description="the photo taken")
         assert _options(added.body, "Done"), added.body
 
         # 4. Done, then Send under the summary.
-        await _react(ben, room, added.event_id, "1️⃣")
-        summary = await ben.wait_for(lambda e: _said(e, bot.user_id, SUMMARY), description="the summary")
+        await react(ben, room, added.event_id, "1️⃣")
+        summary = await ben.wait_for(lambda e: said(e, bot.user_id, SUMMARY), description="the summary")
         assert summary.body.startswith("\n".join([
             SUMMARY, "What: Street lighting", "Description: The streetlight at the corner is out",
             "Where: Via Roma 12 (45.07030, 7.68690)", "Photos: 1", "Send it to the municipality?"])), summary.body
         assert _options(summary.body, "Send", "Cancel"), summary.body
-        await _react(ben, room, summary.event_id, "1️⃣")
-        await ben.wait_for(lambda e: _said(e, bot.user_id, FILED), description="the report filed")
+        await react(ben, room, summary.event_id, "1️⃣")
+        await ben.wait_for(lambda e: said(e, bot.user_id, FILED), description="the report filed")
 
         async with app.services.sessions() as session:
             (report,) = (await session.scalars(select(Report))).all()
@@ -127,24 +126,24 @@ async def test_a_report_with_a_shared_place_and_a_photo_and_its_status_told_priv
 
         # 5. The organiser moves it on: the room hears it briefly, ben privately with the note.
         await ann.send_text(room, "/status 1 in progress | A technician is on the way")
-        await ann.wait_for(lambda e: _said(e, bot.user_id, "Report #1 is now: in progress."),
+        await ann.wait_for(lambda e: said(e, bot.user_id, "Report #1 is now: in progress."),
                            description="the change confirmed in the room")
-        direct = await _invited_by(ben, bot.user_id)
+        direct = await invited_by(ben, bot.user_id)
         assert direct != room
         await ben.join(direct)
         await ben.sync_once()
-        news = await _seen_in(ben, direct, lambda e: _said(e, bot.user_id, NEWS), "the status news")
+        news = await seen_in(ben, direct, lambda e: said(e, bot.user_id, NEWS), "the status news")
         assert news.body == f"{NEWS}\n{NOTE}", news.body
 
         # Each message exactly once: the news only in ben's direct room, nobody else invited.
-        group = _bot_messages(await _history(ann, room), bot.user_id)
+        group = bot_texts(await history(ann, room), bot.user_id)
         expected = [f"Hello {ann.localpart}", ASK_WHAT, ASK_DESCRIPTION, ASK_PLACE, ASK_PHOTO, PHOTO_ADDED,
                     SUMMARY, FILED, "Report #1 is now: in progress."]
         assert len(group) == len(expected), group
         for text, needle in zip(group, expected, strict=True):
             assert needle in text, (needle, group)
         assert not [b for b in group if NEWS in b or NOTE in b], "the news belongs in the direct room"
-        assert _bot_messages(await _history(ben, direct), bot.user_id) == [news.body]
+        assert bot_texts(await history(ben, direct), bot.user_id) == [news.body]
         joined = await ben.client.joined_members(direct)
         assert sorted(m.user_id for m in joined.members) == sorted([bot.user_id, ben.user_id])
         await ann.sync_once()
@@ -156,7 +155,7 @@ async def test_a_report_with_a_shared_place_and_a_photo_and_its_status_told_priv
         await ben.sync_once()
 
         def said_secretly(*needles: str) -> Any:
-            return lambda e: getattr(e, "decrypted", False) and _said(e, bot.user_id, *needles)
+            return lambda e: getattr(e, "decrypted", False) and said(e, bot.user_id, *needles)
 
         await ben.send_text(secret, "/report")
         await ben.wait_for(said_secretly(ASK_WHAT), within=30, description="the categories, encrypted")

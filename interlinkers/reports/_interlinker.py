@@ -94,7 +94,7 @@ class Reports(Moderation, ReportDialog, Interlinker):
         ctx.session.add(StatusChange(report_id=report.id, status="submitted"))
         await ctx.record_outcome("report_submitted", service_name(report.service_code), facts(report, len(tokens)),
                                  initiative_id=initiative_id)
-        if (moderators := await moderation_chat(ctx, initiative_id)) is not None:
+        if (moderators := await moderation_chat(ctx.session, initiative_id)) is not None:
             await ctx.schedule(NAME, "moderate", datetime.now(UTC), f"{NAME}:moderate:{report.id}", chat=moderators,
                                report_id=report.id)
         if self.forwarding is not None:

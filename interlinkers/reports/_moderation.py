@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.context import Context
 from bot.errors import UserError
@@ -25,9 +26,8 @@ MODERATION = "reports.moderation"  # the initiative's setting: "platform|chat_id
 MAX_REASON = 500
 
 
-async def moderation_chat(ctx_or_session: Any, initiative_id: int) -> ChatRef | None:
+async def moderation_chat(session: AsyncSession, initiative_id: int) -> ChatRef | None:
     """The chat new reports of ``initiative_id`` are posted to, if its organisers chose one."""
-    session = getattr(ctx_or_session, "session", ctx_or_session)
     where = await session.scalar(select(InitiativeSetting.value).where(
         InitiativeSetting.initiative_id == initiative_id, InitiativeSetting.key == MODERATION))
     if not where:

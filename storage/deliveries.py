@@ -23,7 +23,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -82,6 +82,17 @@ async def retry_dead_delivery(session: AsyncSession, delivery_id: int) -> None:
 Lookup = Callable[[str, str], Destination | None]
 
 
+class _Claimed(NamedTuple):
+    """A delivery this worker claimed, as read in the claiming transaction."""
+
+    id: int
+    key: str
+    interlinker: str
+    destination: str
+    payload: dict[str, Any]
+    attempt: Attempt
+
+
 class DeliveryWorker(BackgroundLoop):
     name = "deliveries"
 
@@ -102,12 +113,12 @@ class DeliveryWorker(BackgroundLoop):
     async def deliver_due(self) -> int:
         """Try every due delivery once; return how many were delivered."""
         delivered = 0
-        for row_id in await self._claim():
-            delivered += await self._try(row_id)
+        for claimed in await self._claim():
+            delivered += await self._try(claimed)
             await asyncio.sleep(0)
         return delivered
 
-    async def _claim(self) -> list[int]:
+    async def _claim(self) -> list[_Claimed]:
         now = datetime.now(UTC)
         async with self._sessions.begin() as session:
             query = (select(Delivery).where(
@@ -124,13 +135,11 @@ class DeliveryWorker(BackgroundLoop):
                     row.uncertain = True  # claimed before and never finished: that worker may have sent it
                 row.claimed_until = now + timedelta(seconds=lease)
                 row.attempts += 1
-            return [row.id for row in rows]
+            return [_Claimed(row.id, row.key, row.interlinker, row.destination, dict(row.payload),
+                             Attempt(row.attempts, row.created_at, row.uncertain)) for row in rows]
 
-    async def _try(self, row_id: int) -> int:
-        async with self._sessions() as session:
-            row = await session.get_one(Delivery, row_id)
-            payload, attempt = dict(row.payload), Attempt(row.attempts, row.created_at, row.uncertain)
-            interlinker, name, key = row.interlinker, row.destination, row.key
+    async def _try(self, claimed: _Claimed) -> int:
+        row_id, key, interlinker, name, payload, attempt = claimed
         destination = self._lookup(interlinker, name)
         failure: Exception | None = None
         result: dict[str, Any] = {}

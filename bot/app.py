@@ -16,11 +16,13 @@ from bot.builtin import CoreCommands
 from bot.buttons import Signer
 from bot.config import ConfigError, Settings
 from bot.context import Context
+from bot.digests import DigestWorker
 from bot.dispatcher import Dispatcher
 from bot.events import ChatRef, Update
 from bot.group_settings import GroupSettings
 from bot.i18n import _, check_catalogs, using_locale
 from bot.identity import InitiativeInfo
+from bot.initiatives import Initiatives
 from bot.interlinker import Interlinker, discover
 from bot.jobs import JobQueue
 from bot.linking import ChatLinking
@@ -37,6 +39,13 @@ from storage.state import AdapterState
 
 log = logging.getLogger(__name__)
 ADAPTER_GROUP = "interlink.adapters"
+# The core's own commands, written as Interlinkers so they go through the same pipeline and checks.
+CORE_INTERLINKERS: tuple[type[Interlinker], ...] = (CoreCommands, GroupSettings, ChatLinking, Initiatives)
+
+
+def every_interlinker() -> list[type[Interlinker]]:
+    """The core's and every installed Interlinker (for their settings and CLI commands)."""
+    return [*CORE_INTERLINKERS, *discover()]
 
 
 def configured_adapters(settings: Settings) -> list[Adapter]:
@@ -108,6 +117,7 @@ class App:
         self._web_app = web.Application()
         self.http_server: Any = None
         self._started: list[Adapter] = []
+        self.digests: DigestWorker | None = None
 
     # --- CoreAPI -----------------------------------------------------------------------------------
 
@@ -155,6 +165,9 @@ class App:
         self.services.jobs.start()
         self.services.outbox.start()
         self.services.deliveries.start()
+        emails = bool(self.services.interlinkers[Initiatives.name].destinations())
+        self.digests = DigestWorker(self.services, email=emails)
+        self.digests.start()
         for interlinker in self.services.interlinkers.values():
             await interlinker.start()
         for adapter in self._adapters:
@@ -174,7 +187,7 @@ class App:
 
     def register_interlinkers(self) -> None:
         """Make every Interlinker's commands known, without starting anything (the CLI's replays)."""
-        classes: list[type[Interlinker]] = [CoreCommands, GroupSettings, ChatLinking, *self.interlinker_classes()]
+        classes: list[type[Interlinker]] = [*CORE_INTERLINKERS, *self.interlinker_classes()]
         for cls in classes:
             instance = cls(self.services)
             self.services.interlinkers[cls.name] = instance
@@ -209,6 +222,8 @@ class App:
         await self.services.jobs.stop()
         await self.services.outbox.stop()
         await self.services.deliveries.stop()
+        if self.digests is not None:
+            await self.digests.stop()
         await self.engine.dispose()
         if self.pa_engine is not self.engine:
             await self.pa_engine.dispose()

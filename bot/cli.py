@@ -17,12 +17,12 @@ from typing import Any
 from sqlalchemy.engine import make_url
 
 from bot.adapter import Adapter
-from bot.app import App, configured_adapters
+from bot.app import App, configured_adapters, every_interlinker
 from bot.config import ConfigError, Settings, check_log_level, load_settings
 from bot.deadletters import list_letters, replay
 from bot.errors import UserError
 from bot.i18n import SUPPORTED_LOCALES, MissingCatalogError, using_locale
-from bot.interlinker import CliCommand, discover
+from bot.interlinker import CliCommand
 from bot.summary import FORMATS, render
 from storage.engine import create_engine, session_factory
 from storage.leases import DatabaseInUse
@@ -59,13 +59,14 @@ def _parser() -> argparse.ArgumentParser:
 
 def _interlinker_commands() -> dict[str, CliCommand]:
     """Subcommands the installed Interlinkers add (the core names none of them)."""
-    return {spec.name: spec for cls in discover() for spec in cls.cli}
+    return {spec.name: spec for cls in every_interlinker() for spec in cls.cli}
 
 
 async def _interlinker_command(settings: Settings, spec: CliCommand, args: argparse.Namespace) -> str:
     await _upgrade(settings)
     engine = create_engine(settings.database_url)
     try:
+        args.settings = settings
         return await spec.run(session_factory(engine), args)
     finally:
         await engine.dispose()
@@ -168,7 +169,7 @@ async def _summary(settings: Settings, initiative: str | None, fmt: str, locale:
 
 
 def _check_interlinker_config(settings: Settings) -> None:
-    for cls in discover():
+    for cls in every_interlinker():
         cls.check_config(settings)
 
 
@@ -179,7 +180,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.basicConfig(level=check_log_level(level), stream=sys.stderr,
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         # A PA officer's summary must not leave a database or a secret behind where there was none.
-        settings = load_settings(persist_secret=args.command in ("run", "console", "serve", "db", "dead-letters"))
+        settings = load_settings(persist_secret=args.command in ("run", "console", "serve", "db", "dead-letters",
+                                                                  "officers"))
         if args.command == "run":
             adapters = configured_adapters(settings)
             _check_interlinker_config(settings)

@@ -22,9 +22,11 @@ from bot.roles import Role
 
 if TYPE_CHECKING:
     from aiohttp import web
+    from sqlalchemy import Select
 
     from bot.config import Settings
     from bot.context import Context
+    from bot.panels import Export, Filter, Panel, Scope
     from bot.services import Services
     from storage.deliveries import Destination
 
@@ -73,7 +75,8 @@ class SettingSpec:
 class CliCommand:
     """An ``interlink <name> ...`` subcommand an Interlinker adds (e.g. exporting its records).
     ``arguments`` adds its arguments to the subparser; ``run`` gets a session factory for the bot's
-    store (migrated) and the parsed arguments, and returns what to print."""
+    store (migrated) and the parsed arguments (``args.settings`` holds the loaded ``Settings``), and
+    returns what to print."""
 
     name: str
     help: str
@@ -204,6 +207,30 @@ class Interlinker:
 
     async def forget_user(self, session: AsyncSession, user_id: int) -> None:
         """/forgetme: remove or unlink everything that identifies the user, keeping anonymous counts."""
+
+    # --- the PA side (see bot.panels): what officers see of this Interlinker, never by name in the core ---
+
+    def activity(self) -> list[Select[Any]]:
+        """SELECTs of (initiative id, person key, time) for each thing someone did here (voted, signed
+        up, reported), with the person as ``bot.panels.person_key``: the dashboard's participation."""
+        return []
+
+    def dashboard_filters(self) -> list[Filter]:
+        """Choices this Interlinker adds to the dashboard's filter bar (read back in ``Scope.filters``)."""
+        return []
+
+    async def panels(self, session: AsyncSession, scope: Scope) -> list[Panel]:
+        """This Interlinker's panels on the dashboard, in the current language and ``scope.tz``."""
+        return []
+
+    async def digest(self, session: AsyncSession, scope: Scope) -> list[str]:
+        """Lines for a digest of ``scope``'s period (new, open, upcoming, overdue), in the current language;
+        none when nothing happened."""
+        return []
+
+    async def exports(self, session: AsyncSession, initiative_id: int) -> list[Export]:
+        """Files an officer may download for an initiative, people named only by pseudonyms."""
+        return []
 
     @classmethod
     def describe_outcome(cls, kind: str, result: dict[str, Any], tz: ZoneInfo) -> Described | None:

@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -65,7 +66,9 @@ class Base(DeclarativeBase):
 
 
 class Initiative(Base):
-    """A grassroots initiative: the unit that owns polls, schedules, outcomes. One per chat for now."""
+    """A grassroots initiative: the unit that owns polls, schedules, outcomes, with one chat or several
+    (``/link``). Its profile (description, INTERLINK phase, partner PA, whether the public directory lists
+    it) is set by its organisers with ``/initiative``."""
 
     __tablename__ = "initiatives"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -73,6 +76,11 @@ class Initiative(Base):
     timezone: Mapped[str] = mapped_column(String(64))
     locale: Mapped[str] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    description: Mapped[str] = mapped_column(Text, default="", server_default="")
+    phase: Mapped[str] = mapped_column(String(16), default="engage", server_default="engage")
+    partner: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    listed: Mapped[bool] = mapped_column(default=False, server_default=false())
+    join_url: Mapped[str] = mapped_column(String(300), default="", server_default="")  # the group's invite link
 
 
 class InitiativeSetting(Base):
@@ -145,6 +153,8 @@ class Membership(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     role: Mapped[int] = mapped_column(Integer)
     joined_at: Mapped[datetime] = mapped_column(default=utcday)
+    # INTERLINK's team types: citizen, public_administration, nonprofit, forprofit (set by organisers).
+    team: Mapped[str] = mapped_column(String(24), default="citizen", server_default="citizen")
 
 
 class ProcessedUpdate(Base):
@@ -320,3 +330,93 @@ class PAOutcome(Base):
     document: Mapped[dict[str, Any]]
     decided_at: Mapped[datetime] = mapped_column(index=True)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Officer(Base):
+    """A PA officer: reads the dashboard and the API for the initiatives they are given, in their own
+    language and time zone, and may get digests. No password: they log in by short-lived signed links."""
+
+    __tablename__ = "officers"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(254))
+    locale: Mapped[str] = mapped_column(String(8))
+    timezone: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OfficerInitiative(Base):
+    __tablename__ = "officer_initiatives"
+    officer_id: Mapped[int] = mapped_column(ForeignKey("officers.id", ondelete="CASCADE"), primary_key=True)
+    initiative_id: Mapped[int] = mapped_column(ForeignKey("initiatives.id", ondelete="CASCADE"), primary_key=True,
+                                               index=True)
+
+
+class OfficerIdentity(Base):
+    """An officer's chat identity (one per network at most), so ``/dashboard`` and ``/digest`` know them."""
+
+    __tablename__ = "officer_identities"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    officer_id: Mapped[int] = mapped_column(ForeignKey("officers.id", ondelete="CASCADE"), index=True)
+
+
+class OfficerCode(Base):
+    """A one-time code shown on the dashboard that links the chat account sending it (``/dashboard CODE``)
+    to the officer; only its hash is kept."""
+
+    __tablename__ = "officer_codes"
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    officer_id: Mapped[int] = mapped_column(ForeignKey("officers.id", ondelete="CASCADE"), index=True)
+    expires_at: Mapped[datetime]
+
+
+class UsedLogin(Base):
+    """A login link's nonce once it was used: every link logs in once."""
+
+    __tablename__ = "used_logins"
+    nonce_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class OfficerSession(Base):
+    """A dashboard session; the browser holds the token, the store only its hash."""
+
+    __tablename__ = "officer_sessions"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    officer_id: Mapped[int] = mapped_column(ForeignKey("officers.id", ondelete="CASCADE"), index=True)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class OfficerApiKey(Base):
+    """An officer's key for ``/api/v1``: shown once, kept as a SHA-256 hash, found by its public prefix;
+    ``read`` or ``write``; revoked keys stay listed."""
+
+    __tablename__ = "api_keys"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    officer_id: Mapped[int] = mapped_column(ForeignKey("officers.id", ondelete="CASCADE"), index=True)
+    prefix: Mapped[str] = mapped_column(String(16), unique=True)
+    key_hash: Mapped[str] = mapped_column(String(64))
+    scope: Mapped[str] = mapped_column(String(8))
+    label: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
+class DigestSubscription(Base):
+    """Someone who gets a digest (an officer, or a person from the chat), daily at a local time or weekly
+    on a day. ``next_at`` is when the next one is due (UTC) and ``since`` where its period starts: both
+    move in the transaction that stages the digest, so a digest goes out once across restarts."""
+
+    __tablename__ = "digest_subscriptions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    officer_id: Mapped[int | None] = mapped_column(ForeignKey("officers.id", ondelete="CASCADE"), unique=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
+    frequency: Mapped[str] = mapped_column(String(8))  # daily | weekly
+    weekday: Mapped[int] = mapped_column(Integer, default=0)  # 0 = Monday (weekly)
+    hour: Mapped[int] = mapped_column(Integer, default=8)
+    minute: Mapped[int] = mapped_column(Integer, default=0)
+    when_empty: Mapped[str] = mapped_column(String(8), default="skip")  # skip | line
+    by_email: Mapped[bool] = mapped_column(default=True)
+    since: Mapped[datetime]
+    next_at: Mapped[datetime] = mapped_column(index=True)

@@ -177,7 +177,7 @@ class App:
 
             for interlinker in self.services.interlinkers.values():
                 self._web_app.add_routes(interlinker.routes())
-            self.http_server = HttpServer(self.settings, self._web_app, self.pa_sessions, self.sessions)
+            self.http_server = HttpServer(self.services, self._web_app)
         for adapter in self._adapters:
             await adapter.start(self)
             self._started.append(adapter)

@@ -21,6 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.links import token_hash
 from storage.models import (
+    ChatLink,
+    DirectChat,
     Initiative,
     Officer,
     OfficerApiKey,
@@ -130,8 +132,9 @@ def csrf_ok(secret: str, session_token: str, given: str) -> bool:
 
 
 async def add_officer(session: AsyncSession, name: str, email: str | None, locale: str, timezone: str,
-                      initiative_ids: list[int]) -> Officer:
-    officer = Officer(name=name[:200], email=email, locale=locale, timezone=timezone, created_at=datetime.now(UTC))
+                      initiative_ids: list[int], sees_all: bool = False) -> Officer:
+    officer = Officer(name=name[:200], email=email, locale=locale, timezone=timezone, created_at=datetime.now(UTC),
+                      sees_all=sees_all)
     session.add(officer)
     await session.flush()
     for initiative_id in initiative_ids:
@@ -145,13 +148,24 @@ async def grant(session: AsyncSession, officer_id: int, initiative_id: int) -> N
 
 
 async def initiatives_of(session: AsyncSession, officer_id: int) -> list[Initiative]:
-    return list(await session.scalars(
-        select(Initiative).join(OfficerInitiative, OfficerInitiative.initiative_id == Initiative.id)
-        .where(OfficerInitiative.officer_id == officer_id).order_by(Initiative.name, Initiative.id)))
+    """The initiatives an officer sees (every one with chats beyond private ones, for ``sees_all``)."""
+    officer = await session.get(Officer, officer_id)
+    if officer is None:
+        return []
+    query = select(Initiative).order_by(Initiative.name, Initiative.id)
+    if officer.sees_all:
+        query = query.where(Initiative.id.in_(select(ChatLink.initiative_id).where(
+            ChatLink.chat_id.not_in(select(DirectChat.chat_id)))))
+    else:
+        query = query.join(OfficerInitiative, OfficerInitiative.initiative_id == Initiative.id).where(
+            OfficerInitiative.officer_id == officer_id)
+    return list(await session.scalars(query))
 
 
-async def may_read(session: AsyncSession, officer_id: int, initiative_id: int) -> bool:
-    return await session.get(OfficerInitiative, (officer_id, initiative_id)) is not None
+async def may_read(session: AsyncSession, officer: Officer, initiative_id: int) -> bool:
+    if officer.sees_all:
+        return await session.get(Initiative, initiative_id) is not None
+    return await session.get(OfficerInitiative, (officer.id, initiative_id)) is not None
 
 
 async def officer_of_user(session: AsyncSession, user_id: int) -> Officer | None:

@@ -34,6 +34,7 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("who", nargs="?", help="add: the officer's name; otherwise the officer's number")
     parser.add_argument("key_id", nargs="?", type=int, help="revoke-key: the key's number")
     parser.add_argument("--initiative", action="append", default=[], help="an initiative's name (repeatable)")
+    parser.add_argument("--all", action="store_true", help="add: sees every initiative, present and future")
     parser.add_argument("--email", help="where e-mail digests go")
     parser.add_argument("--language", choices=SUPPORTED_LOCALES, help="the dashboard's and digests' language")
     parser.add_argument("--timezone", help="e.g. Europe/Rome (default: the instance's)")
@@ -76,12 +77,13 @@ async def _run(sessions: async_sessionmaker[AsyncSession], args: argparse.Namesp
             except (ZoneInfoNotFoundError, ValueError):
                 raise UserError(f"--timezone: {timezone!r} is not a known time zone") from None
             officer = await add_officer(session, args.who, args.email, args.language or settings.default_locale,
-                                        timezone, await _initiative_ids(session, args.initiative))
+                                        timezone, await _initiative_ids(session, args.initiative), args.all)
             return f"officer {officer.id}: {officer.name}\n" + _link(settings, officer)
         if args.action == "list":
             lines = []
             for officer in await session.scalars(select(Officer).order_by(Officer.id)):
-                names = ", ".join(row.name for row in await initiatives_of(session, officer.id)) or "no initiative"
+                names = "every initiative" if officer.sees_all else (
+                    ", ".join(row.name for row in await initiatives_of(session, officer.id)) or "no initiative")
                 keys = [f"key {key.id} ({key.scope}{', revoked' if key.revoked_at else ''})"
                         for key in await api_keys_of(session, officer.id)]
                 lines.append(f"{officer.id}: {officer.name} <{officer.email or 'no e-mail'}> {officer.locale} "

@@ -343,6 +343,8 @@ class Officer(Base):
     locale: Mapped[str] = mapped_column(String(8))
     timezone: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Sees every initiative, present and future (a municipality's participation office), not only granted ones.
+    sees_all: Mapped[bool] = mapped_column(default=False)
 
 
 class OfficerInitiative(Base):

@@ -1,16 +1,19 @@
-"""aiohttp server for PA officers and PA systems (and for chat webhooks, which add their own routes)."""
+"""aiohttp server for PA officers and PA systems: the dashboard, the public directory, ``/api/v1`` and the
+health check (chat webhooks and Interlinkers add their own routes)."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from sqlalchemy import func, select, text
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from bot.config import Settings
+from adapters.http import api, dashboard
+from bot.services import Services
 from storage.models import DeadLetter
-from storage.outbox import read_outcomes
+from storage.sql import unreachable
 
 log = logging.getLogger(__name__)
 PA_SESSIONS = web.AppKey("pa_sessions", async_sessionmaker)
@@ -30,25 +33,38 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok", "dead_letters": dead})
 
 
-async def outcomes(request: web.Request) -> web.Response:
-    initiative = request.query.get("initiative") or None
+@web.middleware
+async def _store_down(request: web.Request,
+                      handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
+    """A store that cannot be reached is a 503 saying so (JSON for the API), never a traceback."""
     try:
-        documents = await read_outcomes(request.app[PA_SESSIONS], initiative)
-    except Exception:
-        log.exception("PA store unavailable")
-        return web.json_response({"error": "store unavailable"}, status=503)
-    return web.json_response(documents)
+        return await handler(request)
+    except web.HTTPException:
+        raise
+    except Exception as exc:
+        if not unreachable(exc):
+            raise
+        log.warning("store unavailable for %s: %s", request.path, exc)
+        if request.path.startswith("/api/"):
+            return web.json_response({"error": {"code": "unavailable", "message": "store unavailable, try again"}},
+                                     status=503, headers={"Retry-After": "5"})
+        return web.Response(status=503, text="The service is unavailable for a moment; try again shortly.",
+                            headers={"Retry-After": "5"})
 
 
 class HttpServer:
-    def __init__(self, settings: Settings, app: web.Application, pa_sessions: async_sessionmaker[AsyncSession],
-                 sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, services: Services, app: web.Application) -> None:
+        settings = services.settings
         self.settings = settings
         self.app = app
-        app[PA_SESSIONS] = pa_sessions
-        app[SESSIONS] = sessions
+        app[PA_SESSIONS] = services.pa_sessions
+        app[SESSIONS] = services.sessions
+        app[dashboard.SERVICES] = services
+        app[api.LIMITER] = api.RateLimiter(settings.source.int("api_requests_per_minute", 120, minimum=1))
+        app.middlewares.append(_store_down)
         app.router.add_get("/healthz", healthz)
-        app.router.add_get("/api/v1/outcomes", outcomes)
+        app.add_routes(dashboard.routes())
+        app.add_routes(api.routes())
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
 

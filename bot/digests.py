@@ -18,11 +18,11 @@ from email.utils import make_msgid
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.events import ChatRef, Reply
-from bot.i18n import _, format_long_date, using_locale
+from bot.i18n import _, format_long_date, ngettext, using_locale
 from bot.officers import initiatives_of
 from bot.panels import Scope
 from bot.roles import Role
@@ -129,12 +129,16 @@ async def compose(services: Services, session: AsyncSession, reader: Reader, sin
     for initiative in reader.initiatives:
         scope = Scope((initiative.id,), since, until, reader.tz,
                       dashboard_url=f"{services.settings.public_url}/dashboard/initiatives/{initiative.id}")
-        lines = [_("Decided: {title}").format(title=title) for title in await session.scalars(
-            select(Outcome.payload["title"].as_string()).where(
-                Outcome.initiative_id == initiative.id, Outcome.decided_at >= since, Outcome.decided_at < until)
-            .order_by(Outcome.decided_at))]
+        lines: list[str] = []
         for interlinker in services.interlinkers.values():
             lines.extend(await interlinker.digest(session, scope))
+        # Each Interlinker says what was decided in its own words; the core counts what reached the PA.
+        recorded = int(await session.scalar(select(func.count()).select_from(Outcome).where(
+            Outcome.initiative_id == initiative.id, Outcome.decided_at >= since, Outcome.decided_at < until)) or 0)
+        if recorded:
+            lines.append(ngettext("{count} new outcome recorded for the public administration.",
+                                  "{count} new outcomes recorded for the public administration.",
+                                  recorded).format(count=recorded))
         if lines:
             found.append((initiative, lines))
     return found

@@ -137,6 +137,12 @@ def format_long_date(value: date) -> str:
     return format_date(value, format="long", locale=Locale.parse(_DATE_LOCALES.get(_current.get(), _current.get())))
 
 
+def format_short_date(value: date) -> str:
+    """A day and month, short, for a chart's axis ("6 Mar", "6 mar", "6. marts")."""
+    return str(format_skeleton("MMMd", value, locale=Locale.parse(_DATE_LOCALES.get(_current.get(),
+                                                                                   _current.get()))))
+
+
 def format_clock(value: datetime, tz: tzinfo) -> str:
     """The time of day alone ("10:00"), as ``format_moment`` writes it."""
     locale = Locale.parse(_DATE_LOCALES.get(_current.get(), _current.get()))

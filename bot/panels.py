@@ -57,7 +57,7 @@ class Panel:
     figures: tuple[Figure, ...] = ()
     chart: Chart | None = None
     table: Table | None = None
-    empty: str = ""  # shown instead of chart and table when there is nothing yet
+    empty: str = ""  # shown when the panel has neither chart nor table (nothing yet)
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import String, cast, func, literal, select, update
+from sqlalchemy import Select, String, cast, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.buttons import PayloadError
@@ -26,8 +26,10 @@ from bot.errors import PermissionDenied, UserError
 from bot.i18n import N_, _
 from bot.interlinker import Catalogue, Interlinker, button, command, job
 from bot.jobs import schedule
+from bot.panels import Export, Panel, Scope
 from bot.roles import Role
 from bot.services import Services
+from interlinkers.polls import _dashboard as dashboard
 from interlinkers.polls import _kinds as kinds
 from interlinkers.polls import _store as store
 from interlinkers.polls import _view as show
@@ -168,6 +170,20 @@ class Polls(CreateDialog, Management, Interlinker):
                 assert poll.closes_at is not None
                 await schedule(session, job_id(poll), NAME, "close", poll.platform, poll.chat_id, poll.closes_at,
                                {"poll_id": poll.id}, replace=False)
+
+    # --- the PA side (``_dashboard``) --------------------------------------------------------------------
+
+    def activity(self) -> list[Select[Any]]:
+        return dashboard.activity()
+
+    async def panels(self, session: AsyncSession, scope: Scope) -> list[Panel]:
+        return await dashboard.panels(session, scope)
+
+    async def digest(self, session: AsyncSession, scope: Scope) -> list[str]:
+        return await dashboard.digest(session, scope)
+
+    async def exports(self, session: AsyncSession, initiative_id: int) -> list[Export]:
+        return await dashboard.exports(session, initiative_id, self.services.settings.secret)
 
     # --- personal data -----------------------------------------------------------------------------
 

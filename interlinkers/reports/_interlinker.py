@@ -17,7 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.config import Settings
@@ -27,8 +27,10 @@ from bot.events import Reply
 from bot.i18n import N_, _, format_number, ngettext
 from bot.interlinker import Catalogue, Described, Interlinker, command, job
 from bot.links import new_token
+from bot.panels import Export, Filter, Panel, Scope
 from bot.roles import Role
 from bot.services import Services
+from interlinkers.reports import _dashboard as dashboard
 from interlinkers.reports import _export as export
 from interlinkers.reports import _open311 as open311
 from interlinkers.reports._dialog import ReportDialog
@@ -283,6 +285,23 @@ class Reports(Moderation, ReportDialog, Interlinker):
         if result.get("note"):
             facts.append(_("Note: {note}").format(note=result["note"]))
         return Described(headings[kind], [" · ".join(facts)])
+
+    # --- the PA side (``_dashboard``) --------------------------------------------------------------------
+
+    def activity(self) -> list[Select[Any]]:
+        return dashboard.activity()
+
+    def dashboard_filters(self) -> list[Filter]:
+        return dashboard.filters()
+
+    async def panels(self, session: AsyncSession, scope: Scope) -> list[Panel]:
+        return await dashboard.panels(session, scope)
+
+    async def digest(self, session: AsyncSession, scope: Scope) -> list[str]:
+        return await dashboard.digest(session, scope)
+
+    async def exports(self, session: AsyncSession, initiative_id: int) -> list[Export]:
+        return await dashboard.exports(session, initiative_id, self.services.settings.public_url)
 
     def routes(self) -> list[web.RouteDef]:
         return [photo_route(self.services.sessions), *open311.routes(self.services)]

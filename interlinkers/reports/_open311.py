@@ -57,6 +57,32 @@ def _time(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat(timespec="seconds") if value else None
 
 
+def as_request(report: Report, photo: str | None, locale: str, public_url: str) -> dict[str, Any]:
+    """A report as a GeoReport v2 service request (``photo``: the token of its first photo, if any)."""
+    with using_locale(locale):
+        notes = status_name(report.status) + (f": {report.status_note}" if report.status_note else "")
+        name = service_name(report.service_code)
+    return {"service_request_id": str(report.id), "status": "closed" if report.status in CLOSED else "open",
+            "status_notes": notes, "service_name": name, "service_code": report.service_code,
+            "description": report.description, "agency_responsible": None, "service_notice": None,
+            "requested_datetime": _time(report.created_at), "updated_datetime": _time(report.updated_at),
+            "expected_datetime": None, "address": report.address, "address_id": None, "zipcode": None,
+            "lat": report.latitude, "long": report.longitude,
+            "media_url": f"{public_url}/reports/photos/{photo}.jpg" if photo else None}
+
+
+async def as_requests(session: AsyncSession, reports: list[Report], locale: str, public_url: str
+                      ) -> list[dict[str, Any]]:
+    """``reports`` as service requests, each with its first photo's link (one query for the photos)."""
+    tokens: dict[int, str] = {}
+    if reports:
+        for report_id, token in (await session.execute(
+                select(ReportPhoto.report_id, ReportPhoto.token).where(
+                    ReportPhoto.report_id.in_([r.id for r in reports])).order_by(ReportPhoto.id))).all():
+            tokens.setdefault(report_id, token)
+    return [as_request(report, tokens.get(report.id), locale, public_url) for report in reports]
+
+
 def routes(services: Services) -> list[web.RouteDef]:
     sessions, settings = services.sessions, services.settings
 
@@ -68,26 +94,8 @@ def routes(services: Services) -> list[web.RouteDef]:
                                      content_type="application/json")
         return initiative
 
-    def as_request(report: Report, photo: str | None, locale: str) -> dict[str, Any]:
-        with using_locale(locale):
-            notes = status_name(report.status) + (f": {report.status_note}" if report.status_note else "")
-            name = service_name(report.service_code)
-        return {"service_request_id": str(report.id), "status": "closed" if report.status in CLOSED else "open",
-                "status_notes": notes, "service_name": name, "service_code": report.service_code,
-                "description": report.description, "agency_responsible": None, "service_notice": None,
-                "requested_datetime": _time(report.created_at), "updated_datetime": _time(report.updated_at),
-                "expected_datetime": None, "address": report.address, "address_id": None, "zipcode": None,
-                "lat": report.latitude, "long": report.longitude,
-                "media_url": f"{settings.public_url}/reports/photos/{photo}.jpg" if photo else None}
-
     async def with_photos(session: AsyncSession, reports: list[Report], locale: str) -> list[dict[str, Any]]:
-        tokens: dict[int, str] = {}
-        if reports:
-            for report_id, token in (await session.execute(
-                    select(ReportPhoto.report_id, ReportPhoto.token).where(
-                        ReportPhoto.report_id.in_([r.id for r in reports])).order_by(ReportPhoto.id))).all():
-                tokens.setdefault(report_id, token)
-        return [as_request(report, tokens.get(report.id), locale) for report in reports]
+        return await as_requests(session, reports, locale, settings.public_url)
 
     async def services_list(request: web.Request) -> web.Response:
         async with sessions() as session:

@@ -10,13 +10,15 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
-from sqlalchemy import delete, func, select
+from sqlalchemy import Select, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.errors import UserError
 from bot.i18n import N_, _, format_datetime
 from bot.interlinker import Catalogue, Described, Interlinker, SettingSpec
+from bot.panels import Export, Panel, Scope
 from bot.when import lead_times_text, parse_lead_times
+from interlinkers.scheduling import _dashboard as dashboard
 from interlinkers.scheduling._dialogs import Dialogs
 from interlinkers.scheduling._feed import CalendarFeed, feed_route
 from interlinkers.scheduling._models import Answer, Rsvp
@@ -82,6 +84,20 @@ class Scheduling(Dialogs, CalendarFeed, Interlinker):
 
     def routes(self) -> list[web.RouteDef]:
         return [feed_route(self.services.sessions)]
+
+    # --- the PA side: see ``_dashboard`` ---
+
+    def activity(self) -> list[Select[Any]]:
+        return dashboard.activity()
+
+    async def panels(self, session: AsyncSession, scope: Scope) -> list[Panel]:
+        return await dashboard.panels(session, scope)
+
+    async def digest(self, session: AsyncSession, scope: Scope) -> list[str]:
+        return await dashboard.digest(session, scope)
+
+    async def exports(self, session: AsyncSession, initiative_id: int) -> list[Export]:
+        return await dashboard.exports(session, self.services.settings.secret, initiative_id)
 
     async def describe_user_data(self, session: AsyncSession, user_id: int) -> list[str]:
         rsvps = int(await session.scalar(select(func.count()).select_from(Rsvp).where(Rsvp.user_id == user_id)) or 0)

@@ -10,13 +10,15 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.errors import UserError
 from bot.i18n import N_, _, format_clock, format_moment, format_number, format_percentage, ngettext
 from bot.interlinker import Catalogue, Described, Interlinker, SettingSpec
+from bot.panels import Export, Panel, Scope
 from bot.when import lead_times_text, parse_lead_times
+from interlinkers.volunteers import _dashboard as dashboard
 from interlinkers.volunteers._dialog import ShiftDialog
 from interlinkers.volunteers._feed import shifts_feed_route
 from interlinkers.volunteers._models import Shift, ShiftFeed, Signup
@@ -61,6 +63,20 @@ class Volunteers(ShiftDialog, Interlinker):
 
     def routes(self) -> list[web.RouteDef]:
         return [shifts_feed_route(self.services.sessions)]
+
+    # --- the PA side: see ``_dashboard`` ---
+
+    def activity(self) -> list[Select[Any]]:
+        return dashboard.activity()
+
+    async def panels(self, session: AsyncSession, scope: Scope) -> list[Panel]:
+        return await dashboard.panels(session, scope)
+
+    async def digest(self, session: AsyncSession, scope: Scope) -> list[str]:
+        return await dashboard.digest(session, scope)
+
+    async def exports(self, session: AsyncSession, initiative_id: int) -> list[Export]:
+        return await dashboard.exports(session, self.services.settings.secret, initiative_id)
 
     @classmethod
     def describe_outcome(cls, kind: str, result: dict[str, Any], tz: ZoneInfo) -> Described | None:

@@ -37,7 +37,8 @@ def document(public_url: str) -> dict[str, Any]:
                                 "Get a key on the dashboard (API keys) or with `interlink officers key`. "
                                 "Requests are limited per key (429 with Retry-After). People are named only by "
                                 "pseudonyms, the same within one initiative."},
-        "servers": [{"url": f"{public_url}/api/v1"}],
+        # Relative: the document is served at /api/v1/openapi.json, so clients resolve it where they found it.
+        "servers": [{"url": "/api/v1", "description": f"{public_url}/api/v1"}],
         "security": read,
         "paths": {
             "/me": {"get": {"operationId": "me", "summary": "The officer this key belongs to",
@@ -92,10 +93,11 @@ def document(public_url: str) -> dict[str, Any]:
                 "parameters": [_INITIATIVE, {"name": "name", "in": "path", "required": True,
                                              "schema": {"type": "string"}}],
                 "responses": {"200": {"description": "The file", "content": {
-                    "application/zip": {"schema": {"type": "string", "contentMediaType": "application/zip"}},
-                    "text/csv": {"schema": {"type": "string"}},
+                    # Files, as bytes (OpenAPI 3.1: a media type with no schema type is binary).
+                    "application/zip": {"schema": {"contentMediaType": "application/zip"}},
+                    "text/csv": {"schema": {"contentMediaType": "text/csv"}},
                     "application/json": {"schema": {}},
-                    "text/calendar": {"schema": {"type": "string"}}}},
+                    "text/calendar": {"schema": {"contentMediaType": "text/calendar"}}}},
                     "404": _ERROR, **_errors("403")}}},
         },
         "components": {

@@ -294,8 +294,10 @@ async def openapi_json(request: web.Request) -> web.StreamResponse:
 async def docs(request: web.Request) -> web.StreamResponse:
     """The document as a readable page (server-rendered: no Swagger UI from a CDN)."""
     spec = document(_services(request).settings.public_url)
-    operations = [{"method": method.upper(), "path": path, **operation}
-                  for path, item in spec["paths"].items() for method, operation in item.items()]
+    operations = [{"method": method.upper(), "path": path, **operation,
+                   "parameters": [*item.get("parameters", []), *operation.get("parameters", [])]}
+                  for path, item in spec["paths"].items() for method, operation in item.items()
+                  if method != "parameters"]
     return render("api_docs.html", _services(request).settings.default_locale, spec=spec, operations=operations)
 
 

@@ -19,10 +19,18 @@ LEFT, RIGHT, TOP, BOTTOM = 44, 12, 16, 48
 
 
 def _nice_max(value: float) -> float:
+    """The axis's top: four equal steps of 1, 2, 2.5 or 5 times a power of ten, at or above ``value``."""
     if value <= 0:
-        return 1.0
-    step = 10 ** (len(str(int(value))) - 1)
-    return float(((int(value) // step) + 1) * step) if value % step or value < 5 else float(value)
+        return 4.0
+    power = 1.0
+    while power * 10 < value / 4:
+        power *= 10
+    while power > value / 4 and power > 0.01:
+        power /= 10
+    for factor in (1, 2, 2.5, 5, 10):
+        if power * factor * 4 >= value and (power * factor >= 1 or value < 4):
+            return max(power * factor * 4, 4.0)
+    return power * 40
 
 
 def _legend(chart: Chart, y: float) -> list[str]:

@@ -5,7 +5,7 @@ time zone, digest, chat accounts). The public directory of initiatives is here t
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -26,7 +26,15 @@ from adapters.http.dashboard._web import (
     viewer,
 )
 from bot.digests import FREQUENCIES, next_due
-from bot.i18n import SUPPORTED_LOCALES, _, format_datetime, format_long_date, format_number, using_locale
+from bot.i18n import (
+    SUPPORTED_LOCALES,
+    _,
+    format_long_date,
+    format_moment,
+    format_number,
+    format_short_date,
+    using_locale,
+)
 from bot.initiatives import PHASES, TEAMS, join_payload, phase_label, team_label
 from bot.officers import (
     SCOPES,
@@ -106,24 +114,26 @@ def _rendered(panels: list[Panel], prefix: str) -> list[RenderedPanel]:
                           panel.table, panel.empty) for index, panel in enumerate(panels)]
 
 
-def _week_label(week: Any) -> str:
-    return str(format_long_date(week))
 
 
 async def _participation_panel(request: web.Request, scope: Scope, title: str) -> Panel:
     activity = [select_ for interlinker in services(request).interlinkers.values()
                 for select_ in interlinker.activity()]
+    past = replace(scope, until=min(scope.until, datetime.now(UTC)))  # weeks to come have nobody in them yet
+    if past.until <= past.since:
+        return Panel(title, empty=_("Nobody has taken part in this period yet."))
     async with services(request).sessions() as session:
-        weekly = await participants_by_week(session, activity, scope)
-    labels = tuple(_week_label(week) for week in weekly)
+        weekly = await participants_by_week(session, activity, past)
+    labels = tuple(format_short_date(week) for week in weekly)
     values = tuple(float(count) for count in weekly.values())
     if not any(values):
         return Panel(title, empty=_("Nobody has taken part in this period yet."))
+    long_labels = [format_long_date(week) for week in weekly]
     chart = Chart("line", labels, (Series(_("participants"), values),),
                   _("Distinct participants per week, from {first} to {last}").format(
-                      first=labels[0], last=labels[-1]))
-    table = Table((_("Week starting"), _("Participants")),
-                  tuple((label, format_number(int(value))) for label, value in zip(labels, values, strict=True)))
+                      first=long_labels[0], last=long_labels[-1]))
+    table = Table((_("Week starting"), _("Participants")), tuple(
+        (label, format_number(int(value))) for label, value in zip(long_labels, values, strict=True)))
     figures = (Figure(_("Most in one week"), format_number(int(max(values)))),)
     return Panel(title, figures, chart, table)
 
@@ -148,7 +158,7 @@ async def _outcomes_panel(request: web.Request, initiative: Initiative, window: 
     title = _("Decisions and results")
     if not outcomes:
         return Panel(title, empty=_("Nothing was decided in this period."))
-    rows = tuple((format_datetime(datetime.fromisoformat(doc["decided_at"]), window.tz, "short"), doc["title"],
+    rows = tuple((format_moment(datetime.fromisoformat(doc["decided_at"]), window.tz, year=True), doc["title"],
                   " / ".join(doc.get("result", {}).get("winners", [])) or "—") for doc in reversed(outcomes))
     return Panel(title, (Figure(_("Decisions"), format_number(len(outcomes))),),
                  table=Table((_("When"), _("What"), _("Result")), rows))
@@ -245,8 +255,8 @@ async def keys_page(request: web.Request, seen: Viewer) -> web.StreamResponse:
     async with services(request).sessions() as session:
         keys = await api_keys_of(session, seen.officer.id)
     rows = [{"id": key.id, "label": key.label, "scope": key.scope, "prefix": key.prefix,
-             "created": format_datetime(key.created_at, seen.tz, "short"),
-             "used": format_datetime(key.last_used_at, seen.tz, "short") if key.last_used_at else "—",
+             "created": format_moment(key.created_at, seen.tz, year=True),
+             "used": format_moment(key.last_used_at, seen.tz, year=True) if key.last_used_at else "—",
              "revoked": key.revoked_at is not None} for key in keys]
     return render("keys.html", seen.locale, viewer=seen, keys=rows, shown=shown, problem=problem,
                   public_url=services(request).settings.public_url)
@@ -300,7 +310,7 @@ async def account_page(request: web.Request, seen: Viewer) -> web.StreamResponse
         digest = None if sub is None else {
             "frequency": sub.frequency, "weekday": _DAYS[sub.weekday], "time": f"{sub.hour:02d}:{sub.minute:02d}",
             "when_empty": sub.when_empty, "by_email": sub.by_email,
-            "next": format_datetime(sub.next_at, seen.tz, "short")}
+            "next": format_moment(sub.next_at, seen.tz, year=True)}
         email, timezone = officer.email, officer.timezone
     with using_locale(seen.locale):
         days = [(day, _weekday(index)) for index, day in enumerate(_DAYS)]

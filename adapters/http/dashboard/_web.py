@@ -26,7 +26,8 @@ SERVICES = web.AppKey("services", Services)
 _ENV = jinja2.Environment(loader=jinja2.PackageLoader("adapters.http.dashboard", "templates"),
                           autoescape=True, trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
 _ENV.globals.update(_=_, ngettext=ngettext, language_name=language_name, locales=SUPPORTED_LOCALES)
-DEFAULT_WEEKS = 12
+DEFAULT_WEEKS = 12  # back from today
+AHEAD_DAYS = 28  # and forward: events and shifts coming up are part of what an officer checks
 
 
 @dataclass
@@ -113,10 +114,10 @@ class Period:
 
 
 def period(request: web.Request, tz: ZoneInfo) -> Period:
-    """``?from=YYYY-MM-DD&to=YYYY-MM-DD``; by default the last twelve weeks. A wrong date is named, and the
-    default used instead."""
+    """``?from=YYYY-MM-DD&to=YYYY-MM-DD``; by default the last twelve weeks and the next four. A wrong date
+    is named, and the default used instead."""
     today = datetime.now(tz).date()
-    first, last = today - timedelta(weeks=DEFAULT_WEEKS) + timedelta(days=1), today
+    first, last = today - timedelta(weeks=DEFAULT_WEEKS) + timedelta(days=1), today + timedelta(days=AHEAD_DAYS)
     problem = ""
     try:
         if request.query.get("from"):
@@ -124,8 +125,9 @@ def period(request: web.Request, tz: ZoneInfo) -> Period:
         if request.query.get("to"):
             last = date.fromisoformat(request.query["to"])
     except ValueError:
-        problem = _("A date was not understood (write it as 2026-11-24); showing the last twelve weeks.")
-        first, last = today - timedelta(weeks=DEFAULT_WEEKS) + timedelta(days=1), today
+        problem = _("A date was not understood (write it as 2026-11-24); showing the last twelve weeks and the "
+                    "next four.")
+        first, last = today - timedelta(weeks=DEFAULT_WEEKS) + timedelta(days=1), today + timedelta(days=AHEAD_DAYS)
     if first > last:
         problem = _("The first date is after the last one; they were swapped.")
         first, last = last, first

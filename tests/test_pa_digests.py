@@ -1,0 +1,124 @@
+"""Digests, as officers and organisers get them: subscribed from the private chat, in the reader's language
+and time zone, by chat message and by e-mail to a real SMTP server on 127.0.0.1; sent once across restarts;
+an empty period sends nothing, or one line when asked. On SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import email.policy
+import socket
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import update
+
+from bot.config import Settings
+from bot.digests import next_due
+from bot.officers import identity_code
+from storage.models import DigestSubscription
+from tests.conftest import running_console
+from tests.pa_world import World, build
+
+
+class Mailbox:
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))  # type: ignore[arg-type]
+        return "250 OK"
+
+    def texts(self) -> list[str]:
+        return [str(message.get_body(("plain",)).get_content()) for message in self.messages]  # type: ignore[union-attr]
+
+
+@pytest.fixture
+async def mailbox() -> AsyncIterator[tuple[Mailbox, int]]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    box = Mailbox()
+    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield box, port
+    finally:
+        controller.stop()
+
+
+async def _due_now(world: World) -> int:
+    """Make every digest due, send what is due, and wait for the e-mail deliveries to be tried."""
+    app = world.chat.app
+    async with app.services.sessions.begin() as session:
+        await session.execute(update(DigestSubscription).values(next_at=datetime.now(UTC) - timedelta(seconds=1)))
+    assert app.digests is not None
+    staged = await app.digests.send_due()
+    await app.services.deliveries.deliver_due()
+    return staged
+
+
+async def test_digests_by_chat_and_email_in_each_readers_language_once(
+        database_url: str, make_settings: Callable[..., Settings], mailbox: tuple[Mailbox, int]) -> None:
+    box, port = mailbox
+    settings = make_settings(database_url, smtp_host="127.0.0.1", smtp_port=str(port), smtp_security="none",
+                             smtp_from="digest@interlink.example")
+    async with running_console(settings, http=True) as chat:
+        world = await build(chat)
+        giulia = await world.officer("Giulia Rossi", "it", "giulia@comune.example")
+        tom = await world.officer("Tom Reed", "en", "tom@borough.example", timezone="Europe/London")
+
+        # Giulia links her chat account with the code the dashboard shows her, then subscribes there.
+        async with chat.app.services.sessions.begin() as session:
+            code = await identity_code(session, giulia)
+        assert "Giulia Rossi" in await world.private("giulia", "dashboard", code)
+        assert "/dashboard/login?t=" in await world.private("giulia", "dashboard")
+        answer = await world.private("giulia", "digest", "daily 07:30")
+        assert "07:30" in answer
+        # Tom has no chat account: his digest comes by e-mail only (set up as on the dashboard).
+        async with chat.app.services.sessions.begin() as session:
+            now = datetime.now(UTC)
+            session.add(DigestSubscription(officer_id=tom, frequency="weekly", weekday=0, hour=8, minute=0,
+                                           when_empty="skip", by_email=True, since=now - timedelta(days=1),
+                                           next_at=next_due("weekly", 0, 8, 0, ZoneInfo("Europe/London"), now)))
+        # A member who organises nothing cannot subscribe; the organiser can.
+        assert "organise no initiative" in await world.private("eve", "digest", "daily 08:00")
+        assert "08:00" in await world.private("ann", "digest", "weekly monday")
+
+        async with chat.app.services.sessions.begin() as session:
+            await session.execute(update(DigestSubscription).values(since=datetime.now(UTC) - timedelta(days=1)))
+        printed = await world.chat._printed(_due_now(world))
+        await asyncio.sleep(0)
+        assert len(box.messages) == 2, [m["To"] for m in box.messages]
+        by_reader = {str(m["To"]): m for m in box.messages}
+        english = str(by_reader["tom@borough.example"].get_body(("plain",)).get_content())  # type: ignore[union-attr]
+        italian = str(by_reader["giulia@comune.example"].get_body(("plain",)).get_content())  # type: ignore[union-attr]
+        assert "Via Roma garden" in english and "Decided: Which day for the clean-up?" in english
+        assert "Paint the benches green?" in english, "the open poll, with its turnout"
+        assert f"/dashboard/initiatives/{world.initiative_id}" in english
+        assert str(by_reader["tom@borough.example"]["Subject"]).startswith("Digest of ")
+        assert "Deciso: Which day for the clean-up?" in italian and "Paint the benches green?" in italian
+        assert str(by_reader["giulia@comune.example"]["Subject"]).startswith("Riepilogo del ")
+        # In the chat too: Giulia in Italian, ann (an organiser, no dashboard link) in English.
+        assert "bot → giulia: Riepilogo del " in printed and "bot → ann: Digest of " in printed
+        assert printed.count("/dashboard/initiatives/") == 1, "only officers get the dashboard link"
+
+        # Nothing twice: due again later, a period with nothing new sends nothing.
+        await world.chat.say("@ann /close 2")  # a decision, so the next period has one thing to say
+        await _due_now(world)
+        assert len(box.messages) == 4 and "Deciso: Paint the benches green?" in box.texts()[-1] + box.texts()[-2]
+        assert await _due_now(world) == 3 and len(box.messages) == 4, "an empty period sends nothing"
+        assert "una riga" in await world.private("giulia", "digest", "empty line")
+    # A restart sends nothing again, and the one-line preference holds.
+    async with running_console(settings, http=True) as chat:
+        world = World(chat, world.initiative_id)
+        assert chat.app.digests is not None
+        assert await chat.app.digests.send_due() == 0
+        printed = await chat._printed(_due_now(world))
+        assert "bot → giulia: Niente di nuovo" in printed and "bot → ann" not in printed
+        assert len(box.messages) == 5 and "Niente di nuovo" in box.texts()[-1]

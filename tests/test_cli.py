@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -66,22 +67,39 @@ def test_console_script_reaches_summary_and_api(tmp_path: Path) -> None:
     italian = interlink(tmp_path, "summary", "--locale", "it").stdout
     assert "totale: 3 voti · vincitore: Sunday · chiuso a mano" in italian
 
+    # The API is an officer's: one who sees every initiative, and a read key for them, as an operator makes them.
+    added = interlink(tmp_path, "officers", "add", "Giulia Rossi", "--all")
+    assert added.returncode == 0, added.stderr
+    officer = added.stdout.splitlines()[0].removeprefix("officer ").partition(":")[0]
+    made = interlink(tmp_path, "officers", "key", officer, "--scope", "read")
+    assert made.returncode == 0, made.stderr
+    key = made.stdout.strip().splitlines()[-1]
+
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "bot.cli", "serve"], cwd=tmp_path, stderr=subprocess.PIPE, text=True,
         env={**os.environ, "INTERLINK_CONFIG": str(tmp_path / "interlink.toml"),
              "INTERLINK_STATE_DIR": str(tmp_path / "var"), "INTERLINK_HTTP_PORT": str(port)},
     )
+    outcomes_url = f"http://127.0.0.1:{port}/api/v1/outcomes"
     try:
         body = None
         for _ in range(100):
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/outcomes", timeout=2) as response:
+                request = urllib.request.Request(outcomes_url, headers={"Authorization": f"Bearer {key}"})
+                with urllib.request.urlopen(request, timeout=2) as response:
                     body = json.loads(response.read())
                     break
-            except OSError:
+            except urllib.error.HTTPError:
+                raise  # the server answered: no retrying a refusal
+            except OSError:  # not listening yet
                 time.sleep(0.1)
-        assert body == [outcome]
+        assert body == {"items": [outcome], "next_cursor": None}
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(outcomes_url, timeout=2)
+        with refused.value:
+            assert refused.value.code == 401
+            assert json.loads(refused.value.read())["error"]["code"] == "unauthenticated"
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
             assert json.loads(response.read()) == {"status": "ok", "dead_letters": 0}
     finally:

@@ -16,6 +16,8 @@ from sqlalchemy.engine import make_url
 from adapters.console import ConsoleAdapter
 from bot.app import App
 from bot.config import Settings
+from bot.officers import add_officer, new_api_key
+from storage.models import ChatLink, Initiative
 
 
 class CuttableProxy:
@@ -120,12 +122,23 @@ async def test_pa_store_down_is_reported_by_health_and_api(
     app = App(settings, http=True)
     await app.start()
     try:
+        # An initiative with a group chat, an officer who sees it and their key live in the core store, which
+        # answers: the request gets past the key and the officer's initiatives to the PA store that is down.
+        async with app.sessions.begin() as session:
+            initiative = Initiative(name="Via Roma neighbours", timezone="Europe/Rome", locale="en")
+            session.add(initiative)
+            await session.flush()
+            session.add(ChatLink(platform="telegram", chat_id="-100801", initiative_id=initiative.id, title="Via Roma"))
+            officer = await add_officer(session, "Giulia Rossi", None, "en", "Europe/Rome", [], sees_all=True)
+            key = await new_api_key(session, officer.id, "read", "outage test")
         base = f"http://127.0.0.1:{app.http_server.port}"
         async with aiohttp.ClientSession() as client:
             async with client.get(f"{base}/healthz") as response:
                 assert response.status == 503
                 assert (await response.json())["status"] == "unavailable"
-            async with client.get(f"{base}/api/v1/outcomes") as response:
+            async with client.get(f"{base}/api/v1/outcomes", headers={"Authorization": f"Bearer {key}"}) as response:
                 assert response.status == 503
+                assert response.headers["Retry-After"] == "5"
+                assert (await response.json())["error"]["code"] == "unavailable"
     finally:
         await app.stop()

@@ -10,10 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from sqlalchemy import select
 
 from adapters.telegram import TelegramAdapter
 from bot.app import App
 from bot.config import load_settings
+from bot.officers import add_officer, grant, new_api_key
+from storage.models import Initiative
 from tests.botapi import FakeBotAPI, Sent
 
 
@@ -42,19 +45,38 @@ class Harness:
     api: FakeBotAPI
     app: App
     adapter: TelegramAdapter
+    api_key: str | None = None
+    officer_id: int = 0
 
     @property
     def http_url(self) -> str:
         server = self.app.http_server
         return f"http://127.0.0.1:{server.port}"
 
+    async def officer_key(self) -> str:
+        """A read API key of an officer given every initiative the bot knows so far. Granted one by one: an
+        officer made with ``sees_all`` (``--all``) sees only initiatives with a group chat, and the outcomes
+        of a poll in a private chat are read here too."""
+        async with self.app.sessions.begin() as session:
+            if self.api_key is None:
+                officer = await add_officer(session, "Giulia Rossi", None, "en", "Europe/Rome", [])
+                self.officer_id = officer.id
+                self.api_key = await new_api_key(session, officer.id, "read", "telegram tests")
+            for initiative_id in await session.scalars(select(Initiative.id)):
+                await grant(session, self.officer_id, initiative_id)
+        return self.api_key
+
     async def outcomes(self, count: int, within: float = 10.0) -> list[dict[str, Any]]:
-        """GET /api/v1/outcomes until it lists ``count`` outcomes (the outbox delivers them shortly)."""
+        """GET /api/v1/outcomes until it lists ``count`` outcomes (the outbox delivers them shortly), as an
+        officer given every initiative there is when it is called."""
+        headers = {"Authorization": f"Bearer {await self.officer_key()}"}
         deadline = asyncio.get_running_loop().time() + within
         async with aiohttp.ClientSession() as session:
             while True:
-                async with session.get(f"{self.http_url}/api/v1/outcomes") as response:
-                    documents: list[dict[str, Any]] = await response.json()
+                async with session.get(f"{self.http_url}/api/v1/outcomes", headers=headers) as response:
+                    body = await response.json()
+                    assert response.status == 200, body
+                documents: list[dict[str, Any]] = body["items"]
                 if len(documents) >= count or asyncio.get_running_loop().time() > deadline:
                     return documents
                 await asyncio.sleep(0.1)

@@ -23,12 +23,30 @@ def _spawn(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
                             stdout=log.open("wb"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
 
 
-async def _outcomes(port: int) -> list[dict[str, object]]:
-    async with aiohttp.ClientSession() as session:
+def _interlink(env: dict[str, str], *args: str) -> str:
+    """The operator's ``interlink ARGS`` beside the running bot, in its environment; its stdout."""
+    done = subprocess.run([str(Path(sys.executable).with_name("interlink")), *args], env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+async def _officer_key(env: dict[str, str]) -> str:
+    """``interlink officers add … --all`` and ``interlink officers key N``: a read key that sees every group."""
+    added = await asyncio.to_thread(_interlink, env, "officers", "add", "Giulia Rossi", "--all")
+    officer = added.splitlines()[0].removeprefix("officer ").partition(":")[0]
+    made = await asyncio.to_thread(_interlink, env, "officers", "key", officer, "--scope", "read")
+    return made.strip().splitlines()[-1]
+
+
+async def _outcomes(port: int, key: str) -> list[dict[str, object]]:
+    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {key}"}) as session:
         for _ in range(100):
             try:
                 async with session.get(f"http://127.0.0.1:{port}/api/v1/outcomes") as response:
-                    documents: list[dict[str, object]] = await response.json()
+                    body = await response.json()
+                    assert response.status == 200, body
+                    documents: list[dict[str, object]] = body["items"]
                     if documents:
                         return documents
             except aiohttp.ClientError:
@@ -57,8 +75,9 @@ async def test_interlink_run_poll_by_buttons_and_vote_command_to_outcome(api: Fa
         api.press(bob, group, poll.message_id, button(poll, "Yes"))
         api.send_text(carol, group, "/vote@interlink_test_bot 1 1")
         await api.wait_for(lambda: "Yes (2)" in str(api.current(group.id, poll.message_id)), within=30)
+        key = await _officer_key(env)  # the bot has made its database by now: it answered in the group
         api.send_text(alice, group, "/close@interlink_test_bot 1")
-        outcomes = await _outcomes(port)
+        outcomes = await _outcomes(port, key)
         assert len(outcomes) == 1, log.read_text()[-3000:]
         assert "Longer opening hours?" in str(outcomes[0]) and "'votes': 2" in str(outcomes[0])
     finally:

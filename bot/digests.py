@@ -206,7 +206,7 @@ class DigestWorker(BackgroundLoop):
                     sections = await compose(services, session, reader, since, now)
                     if sections or sub.when_empty == "line":
                         subject, text = render(services, reader, sections, since, now)
-                        origin = f"digest:{sub.id}:{int(now.timestamp())}"
+                        origin = f"digest:{sub.id}:{now.isoformat()}"  # one per period: the key of its e-mail
                         if reader.chat is not None:
                             await stage(session, reader.chat, [Reply(text)], origin, DIRECT_LANE)
                             chats.append(reader.chat)

@@ -80,9 +80,9 @@ async def test_an_officer_logs_in_reads_filters_downloads_and_switches_language(
         row = page.get_by_role("row").filter(has_text=NAME)
         assert "Build" in await row.inner_text() and "Comune di Torino" in await row.inner_text()
         assert await page.locator("svg.chart").count() >= 2, "participation and teams, drawn"
+        await page.screenshot(path=str(ARTIFACTS / "overview.png"), full_page=True)
         await page.keyboard.press("Tab")
         assert await page.evaluate("document.activeElement.textContent") == "Skip to the content"
-        await page.screenshot(path=str(ARTIFACTS / "overview.png"), full_page=True)
 
         # The initiative's page: the core's panels, every Interlinker's, each chart with its table.
         await row.get_by_role("link").click()

@@ -33,6 +33,12 @@ def _nice_max(value: float) -> float:
     return power * 40
 
 
+def _fit(label: str, width: float) -> str:
+    """``label`` cut to what ``width`` pixels of 11-pixel text hold, marked with an ellipsis when cut."""
+    room = max(3, int(width / 6.2))
+    return label if len(label) <= room else label[:room - 1] + "…"
+
+
 def _legend(chart: Chart, y: float) -> list[str]:
     if len(chart.series) < 2:
         return []
@@ -74,7 +80,7 @@ def _columns(chart: Chart) -> tuple[str, int]:
         if index % every == 0:
             x = LEFT + slot * (index + 0.5)
             parts.append(f'<text class="axis" x="{x:.1f}" y="{HEIGHT - BOTTOM + 16}" text-anchor="middle">'
-                         f'{escape(label[:14])}</text>')
+                         f'{escape(_fit(label, slot * every))}</text>')
     if chart.kind == "line":
         for s_index, series in enumerate(chart.series):
             points = [(LEFT + slot * (i + 0.5), TOP + plot_h - plot_h * v / top) for i, v in enumerate(series.values)]

@@ -7,7 +7,6 @@ every file of one initiative, and an unrelated one in another initiative's.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import zipfile
@@ -18,9 +17,9 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 
 from bot.officers import pseudonym
-from bot.panels import Export
+from bot.panels import Export, csv_file
 from bot.roles import Role
-from bot.summary import CSV_COLUMNS, render, spreadsheet_safe
+from bot.summary import CSV_COLUMNS, render
 from storage.models import Initiative, Membership
 from storage.outbox import read_outcomes
 
@@ -49,12 +48,6 @@ _MEMBER_COLUMNS = (
 )
 
 
-def _csv(header: Sequence[str], rows: Sequence[Sequence[object]]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(header)
-    writer.writerows([[spreadsheet_safe(cell) for cell in row] for row in rows])
-    return buffer.getvalue().encode()
 
 
 async def exports(services: Services, initiative: Initiative) -> list[Export]:
@@ -75,7 +68,7 @@ async def exports(services: Services, initiative: Initiative) -> list[Export]:
                  "organiser" if role >= Role.ORGANISER else "member",
                  "{}-W{:02d}".format(*joined.isocalendar()[:2])) for user_id, team, role, joined in members]
         found.append(Export("members.csv", "members.csv", "text/csv; charset=utf-8",
-                            _csv([name for name, _doc in _MEMBER_COLUMNS], rows), "Members (CSV)", _MEMBER_COLUMNS))
+                            csv_file([name for name, _doc in _MEMBER_COLUMNS], rows), "Members (CSV)", _MEMBER_COLUMNS))
         for interlinker in services.interlinkers.values():
             found.extend(await interlinker.exports(session, initiative.id))
     return found

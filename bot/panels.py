@@ -8,15 +8,18 @@ Everything here names people only by a pseudonym (``bot.officers.pseudonym``) or
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import csv
+import io
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, String, cast, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.summary import spreadsheet_safe
 from storage.models import Membership
 
 
@@ -96,6 +99,21 @@ class Export:
     columns: tuple[tuple[str, str], ...] = ()
 
 
+def csv_file(header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
+    """A CSV export as every PA file is written: UTF-8, RFC 4180 line ends, a header row, and every cell a
+    spreadsheet would run as a formula neutralised (``bot.summary.spreadsheet_safe``)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows([spreadsheet_safe(cell) for cell in row] for row in rows)
+    return buffer.getvalue().encode("utf-8")
+
+
+def utc_text(moment: datetime | None) -> str:
+    """A moment in exports: ISO 8601 in UTC, or empty."""
+    return moment.astimezone(UTC).isoformat(timespec="seconds") if moment is not None else ""
+
+
 def week_start(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
@@ -143,6 +161,6 @@ def person_key(column: Any) -> Any:
 
 
 __all__ = [
-    "Chart", "Export", "Figure", "Filter", "Panel", "Scope", "Series", "Table", "members_by_team",
-    "participants_by_week", "person_key", "week_start", "weeks",
+    "Chart", "Export", "Figure", "Filter", "Panel", "Scope", "Series", "Table", "csv_file", "members_by_team",
+    "participants_by_week", "person_key", "utc_text", "week_start", "weeks",
 ]

@@ -17,13 +17,11 @@ files an officer downloads (``bot.panels``' vocabulary; the core knows no poll).
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, func, select
@@ -31,8 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import _, format_list, format_moment, format_number, format_percentage, ngettext, quoted
 from bot.officers import pseudonym
-from bot.panels import Chart, Export, Figure, Panel, Scope, Series, Table, person_key
-from bot.summary import spreadsheet_safe
+from bot.panels import Chart, Export, Figure, Panel, Scope, Series, Table, csv_file, person_key, utc_text
 from interlinkers.polls import _kinds as kinds
 from interlinkers.polls import _render as render
 from interlinkers.polls import _store as store
@@ -314,28 +311,20 @@ BALLOT_CSV_COLUMNS = (
 )
 
 
-def _utc(moment: datetime | None) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="seconds") if moment else ""
 
 
-def _csv(header: Sequence[str], rows: Sequence[Sequence[object]]) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(header)
-    writer.writerows([[spreadsheet_safe(cell) for cell in row] for row in rows])
-    return out.getvalue().encode()
 
 
 async def exports(session: AsyncSession, initiative_id: int, secret: str) -> list[Export]:
     polls = await _polls(session, (initiative_id,))
     listed = await figures(session, polls)
     rows = [(item.poll.number, item.poll.question, item.poll.kind.value, "yes" if item.poll.anonymous else "no",
-             _utc(item.poll.created_at), _utc(item.poll.closes_at), _utc(item.poll.closed_at),
+             utc_text(item.poll.created_at), utc_text(item.poll.closes_at), utc_text(item.poll.closed_at),
              "open" if item.poll.is_open else "closed", item.members, item.voters, round(item.turnout * 100),
              item.outcome or "", " / ".join(item.winners), item.poll.statement or "",
              pseudonym(secret, initiative_id, item.poll.creator_id)) for item in listed]
     found = [Export("polls.csv", "polls.csv", "text/csv; charset=utf-8",
-                    _csv([name for name, _doc in POLL_COLUMNS], rows), _("Polls and their turnout (CSV)"),
+                    csv_file([name for name, _doc in POLL_COLUMNS], rows), _("Polls and their turnout (CSV)"),
                     POLL_COLUMNS)]
     initiative = str(await session.scalar(select(Initiative.name).where(Initiative.id == initiative_id)) or "")
     for poll in polls:

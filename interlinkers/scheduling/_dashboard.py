@@ -7,10 +7,8 @@ Attendance at events is not recorded (nobody checks in): the figures are what pe
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime, timedelta
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, func, select
@@ -20,8 +18,7 @@ from bot import recurrence
 from bot.i18n import _, format_moment, format_number, ngettext
 from bot.ical import feed
 from bot.officers import pseudonym
-from bot.panels import Chart, Export, Figure, Panel, Scope, Series, Table, person_key
-from bot.summary import spreadsheet_safe
+from bot.panels import Chart, Export, Figure, Panel, Scope, Series, Table, csv_file, person_key, utc_text
 from interlinkers.scheduling._models import Answer, Event, Meet, Rsvp, Slot
 from interlinkers.scheduling._parsing import GOING, MAYBE, NOT_GOING
 from interlinkers.scheduling._shared import first_start, ics, rule_of, zone
@@ -185,17 +182,8 @@ async def digest(session: AsyncSession, scope: Scope) -> list[str]:
     return lines
 
 
-def _utc(moment: datetime | None) -> str:
-    return moment.astimezone(UTC).isoformat() if moment is not None else ""
 
 
-def _csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(header)
-    for row in rows:
-        writer.writerow([spreadsheet_safe(cell) for cell in row])
-    return buffer.getvalue().encode("utf-8")
 
 
 CALENDAR_FIELDS = (
@@ -240,16 +228,17 @@ async def exports(session: AsyncSession, secret: str, initiative_id: int) -> lis
                                     .order_by(Event.number))).all()
     name = await session.scalar(select(Initiative.name).where(Initiative.id == initiative_id))
     counts = await _counts(session, [event.id for event in events])
-    event_rows = [(event.number, event.title, _utc(event.starts_at), event.timezone, event.duration_minutes,
+    event_rows = [(event.number, event.title, utc_text(event.starts_at), event.timezone, event.duration_minutes,
                    event.rule or "", event.place or "", "" if event.latitude is None else event.latitude,
                    "" if event.longitude is None else event.longitude,
                    "" if event.capacity is None else event.capacity, event.status, counts[event.id][GOING],
-                   counts[event.id][MAYBE], counts[event.id][NOT_GOING], _utc(event.created_at)) for event in events]
+                   counts[event.id][MAYBE], counts[event.id][NOT_GOING], utc_text(event.created_at))
+            for event in events]
     numbers = {event.id: event.number for event in events}
     rsvps = (await session.execute(select(Rsvp.event_id, Rsvp.user_id, Rsvp.answer, Rsvp.answered_at)
                                    .where(Rsvp.event_id.in_(list(numbers))))).all()
     rsvp_rows = [(numbers[event_id], pseudonym(secret, initiative_id, user_id),
-                  ANSWER_CODES.get(answer, str(answer)), _utc(answered_at))
+                  ANSWER_CODES.get(answer, str(answer)), utc_text(answered_at))
                  for event_id, user_id, answer, answered_at in sorted(
                      rsvps, key=lambda row: (numbers[row[0]], row[3], row[1]))]
     return [
@@ -257,9 +246,9 @@ async def exports(session: AsyncSession, secret: str, initiative_id: int) -> lis
                feed([ics(event) for event in events], name or ""),
                _("Events as a calendar file (iCalendar), cancelled ones marked"), CALENDAR_FIELDS),
         Export("events.csv", "events.csv", "text/csv; charset=utf-8",
-               _csv([column for column, _doc in EVENT_COLUMNS], event_rows),
+               csv_file([column for column, _doc in EVENT_COLUMNS], event_rows),
                _("Events: dates, places and how many said they go"), EVENT_COLUMNS),
         Export("event-rsvps.csv", "event-rsvps.csv", "text/csv; charset=utf-8",
-               _csv([column for column, _doc in RSVP_COLUMNS], rsvp_rows),
+               csv_file([column for column, _doc in RSVP_COLUMNS], rsvp_rows),
                _("Answers to events, by pseudonym"), RSVP_COLUMNS),
     ]

@@ -5,9 +5,7 @@ and check-in."""
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -17,8 +15,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import _, format_clock, format_long_date, format_moment, format_number, format_percentage, ngettext
 from bot.officers import pseudonym
-from bot.panels import Chart, Export, Figure, Panel, Scope, Series, Table, person_key, week_start, weeks
-from bot.summary import spreadsheet_safe
+from bot.panels import (
+    Chart,
+    Export,
+    Figure,
+    Panel,
+    Scope,
+    Series,
+    Table,
+    csv_file,
+    person_key,
+    utc_text,
+    week_start,
+    weeks,
+)
 from interlinkers.volunteers._models import IN, OFFERED, WAITING, Shift, Signup
 
 PER_SHIFT_CHART = 12  # more shifts than this in a period: the chart goes by week
@@ -184,17 +194,8 @@ async def digest(session: AsyncSession, scope: Scope) -> list[str]:
     return lines
 
 
-def _utc(moment: datetime | None) -> str:
-    return moment.astimezone(UTC).isoformat() if moment is not None else ""
 
 
-def _csv(header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(header)
-    for row in rows:
-        writer.writerow([spreadsheet_safe(cell) for cell in row])
-    return buffer.getvalue().encode("utf-8")
 
 
 SHIFT_COLUMNS = (
@@ -232,21 +233,21 @@ async def exports(session: AsyncSession, secret: str, initiative_id: int) -> lis
     shift_rows = []
     for shift in shifts:
         tally = tallies[shift.id]
-        shift_rows.append((shift.number, shift.title, shift.role or "", shift.place or "", _utc(shift.starts_at),
-                           _utc(shift.ends_at), shift.timezone, shift.status, shift.capacity, tally.taken,
+        shift_rows.append((shift.number, shift.title, shift.role or "", shift.place or "", utc_text(shift.starts_at),
+                           utc_text(shift.ends_at), shift.timezone, shift.status, shift.capacity, tally.taken,
                            tally.waiting, tally.came, tally.no_shows, tally.minutes))
     numbers = {shift.id: shift.number for shift in shifts}
     signups = (await session.scalars(select(Signup).where(Signup.shift_id.in_(list(numbers))))).all()
     ordered = sorted(signups, key=lambda row: (numbers[row.shift_id], _RANK.get(row.state, 3), row.queued_at, row.id))
     signup_rows = [(numbers[row.shift_id], pseudonym(secret, initiative_id, row.user_id), row.state,
-                    _utc(row.queued_at), _utc(row.checked_in_at),
+                    utc_text(row.queued_at), utc_text(row.checked_in_at),
                     "" if row.attended is None else ("yes" if row.attended else "no"),
                     "" if row.minutes is None else row.minutes) for row in ordered]
     return [
         Export("shifts.csv", "shifts.csv", "text/csv; charset=utf-8",
-               _csv([name for name, _doc in SHIFT_COLUMNS], shift_rows),
+               csv_file([name for name, _doc in SHIFT_COLUMNS], shift_rows),
                _("Volunteer shifts: places, sign-ups, attendance and minutes served"), SHIFT_COLUMNS),
         Export("shift-signups.csv", "shift-signups.csv", "text/csv; charset=utf-8",
-               _csv([name for name, _doc in SIGNUP_COLUMNS], signup_rows),
+               csv_file([name for name, _doc in SIGNUP_COLUMNS], signup_rows),
                _("Sign-ups for volunteer shifts, by pseudonym: state, check-in and minutes served"), SIGNUP_COLUMNS),
     ]

@@ -10,11 +10,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.background import BackgroundLoop
@@ -127,12 +127,25 @@ class OutboxWorker(BackgroundLoop):
             )
 
 
+def outcomes_query(initiatives: Sequence[str] | None = None, since: datetime | None = None,
+                   until: datetime | None = None) -> Select[PAOutcome]:
+    """The PA store's outcomes of these initiatives (by name; all when None) decided in [since, until),
+    oldest first: what every PA-facing reader (summary, dashboard, API) starts from."""
+    query = select(PAOutcome).order_by(PAOutcome.decided_at, PAOutcome.uid)
+    if initiatives is not None:
+        query = query.where(PAOutcome.initiative.in_(initiatives))
+    if since is not None:
+        query = query.where(PAOutcome.decided_at >= since)
+    if until is not None:
+        query = query.where(PAOutcome.decided_at < until)
+    return query
+
+
 async def read_outcomes(
-    pa_sessions: async_sessionmaker[AsyncSession], initiative: str | None = None
+    pa_sessions: async_sessionmaker[AsyncSession], initiative: str | None = None,
+    since: datetime | None = None, until: datetime | None = None,
 ) -> list[dict[str, Any]]:
     """Outcomes as PA officers see them, oldest first."""
     async with pa_sessions() as pa:
-        query = select(PAOutcome).order_by(PAOutcome.decided_at, PAOutcome.uid)
-        if initiative:
-            query = query.where(PAOutcome.initiative == initiative)
+        query = outcomes_query([initiative] if initiative else None, since, until)
         return [row.document for row in await pa.scalars(query)]

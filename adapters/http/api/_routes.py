@@ -29,6 +29,7 @@ from bot.panels import Scope, participants_by_week
 from bot.roles import Role
 from bot.services import Services
 from storage.models import ChatLink, Initiative, Membership, Officer, PAOutcome
+from storage.outbox import outcomes_query
 
 LIMITER = web.AppKey("api_limiter", RateLimiter)
 MAX_LIMIT = 200
@@ -188,11 +189,7 @@ async def _outcomes(request: web.Request, officer: Officer, names: list[str]) ->
     tz = ZoneInfo(officer.timezone)
     since, until, limit, cursor = _moment(request, "since", tz), _moment(request, "until", tz), _limit(request), \
         _cursor(request)
-    query = select(PAOutcome).where(PAOutcome.initiative.in_(names)).order_by(PAOutcome.decided_at, PAOutcome.uid)
-    if since:
-        query = query.where(PAOutcome.decided_at >= since)
-    if until:
-        query = query.where(PAOutcome.decided_at < until)
+    query = outcomes_query(names, since, until)
     if cursor:
         try:
             after = datetime.fromisoformat(str(cursor[0]))

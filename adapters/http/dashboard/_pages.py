@@ -114,8 +114,6 @@ def _rendered(panels: list[Panel], prefix: str) -> list[RenderedPanel]:
                           panel.table, panel.empty) for index, panel in enumerate(panels)]
 
 
-
-
 async def _participation_panel(request: web.Request, scope: Scope, title: str) -> Panel:
     activity = [select_ for interlinker in services(request).interlinkers.values()
                 for select_ in interlinker.activity()]
@@ -153,8 +151,7 @@ async def _teams_panel(request: web.Request, initiative_ids: tuple[int, ...]) ->
 
 
 async def _outcomes_panel(request: web.Request, initiative: Initiative, window: Period) -> Panel:
-    outcomes = [doc for doc in await read_outcomes(services(request).pa_sessions, initiative.name)
-                if window.since <= datetime.fromisoformat(doc["decided_at"]) < window.until]
+    outcomes = await read_outcomes(services(request).pa_sessions, initiative.name, window.since, window.until)
     title = _("Decisions and results")
     if not outcomes:
         return Panel(title, empty=_("Nothing was decided in this period."))
@@ -184,8 +181,7 @@ async def overview(request: web.Request, seen: Viewer) -> web.StreamResponse:
               await _teams_panel(request, ids)] if ids else []
     cards = []
     for row in initiatives:
-        decided = [doc for doc in await read_outcomes(services(request).pa_sessions, row.name)
-                   if window.since <= datetime.fromisoformat(doc["decided_at"]) < window.until]
+        decided = await read_outcomes(services(request).pa_sessions, row.name, window.since, window.until)
         cards.append({"initiative": row, "phase": phase_label(row.phase), "members": members.get(row.id, 0),
                       "decided": len(decided)})
     return render("overview.html", seen.locale, viewer=seen, period=window, cards=cards,

@@ -162,10 +162,11 @@ async def initiatives_of(session: AsyncSession, officer_id: int) -> list[Initiat
     return list(await session.scalars(query))
 
 
-async def may_read(session: AsyncSession, officer: Officer, initiative_id: int) -> bool:
-    if officer.sees_all:
-        return await session.get(Initiative, initiative_id) is not None
-    return await session.get(OfficerInitiative, (officer.id, initiative_id)) is not None
+async def readable_initiative(session: AsyncSession, officer: Officer, initiative_id: int) -> Initiative | None:
+    """The initiative, if this officer may read it."""
+    if not officer.sees_all and await session.get(OfficerInitiative, (officer.id, initiative_id)) is None:
+        return None
+    return await session.get(Initiative, initiative_id)
 
 
 async def officer_of_user(session: AsyncSession, user_id: int) -> Officer | None:
@@ -248,8 +249,29 @@ def pseudonym(secret: str, initiative_id: int, user_id: int | None) -> str:
 
 
 __all__ = [
-    "FIRST_LOGIN_LIFETIME", "LOGIN_LIFETIME", "SCOPES", "LoginToken", "add_officer", "api_keys_of",
-    "check_api_key", "close_session", "csrf_ok", "csrf_token", "grant", "identity_code", "initiatives_of",
-    "link_identity", "login_token", "login_url", "may_read", "new_api_key", "officer_of_user", "open_session",
-    "pseudonym", "read_login", "revoke_api_key", "session_officer", "use_login",
+    "FIRST_LOGIN_LIFETIME",
+    "LOGIN_LIFETIME",
+    "SCOPES",
+    "LoginToken",
+    "add_officer",
+    "api_keys_of",
+    "check_api_key",
+    "close_session",
+    "csrf_ok",
+    "csrf_token",
+    "grant",
+    "identity_code",
+    "initiatives_of",
+    "link_identity",
+    "login_token",
+    "login_url",
+    "new_api_key",
+    "officer_of_user",
+    "open_session",
+    "pseudonym",
+    "read_login",
+    "readable_initiative",
+    "revoke_api_key",
+    "session_officer",
+    "use_login",
 ]

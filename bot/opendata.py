@@ -11,7 +11,7 @@ import io
 import json
 import zipfile
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
@@ -46,8 +46,15 @@ _MEMBER_COLUMNS = (
     ("role", "member or organiser."),
     ("joined_week", "The ISO week they joined (kept to the week)."),
 )
+OPEN_DATA = "open-data.zip"
 
 
+def member_record(secret: str, initiative_id: int, user_id: int, team: str, role: int, joined: date
+                  ) -> dict[str, str]:
+    """A member as the PA side shows them (``_MEMBER_COLUMNS``): a pseudonym, never a name."""
+    return {"person": pseudonym(secret, initiative_id, user_id), "team": team,
+            "role": "organiser" if role >= Role.ORGANISER else "member",
+            "joined_week": "{}-W{:02d}".format(*joined.isocalendar()[:2])}
 
 
 async def exports(services: Services, initiative: Initiative) -> list[Export]:
@@ -64,14 +71,21 @@ async def exports(services: Services, initiative: Initiative) -> list[Export]:
                                                  Membership.joined_at)
                                           .where(Membership.initiative_id == initiative.id)
                                           .order_by(Membership.joined_at, Membership.user_id))).all()
-        rows = [(pseudonym(services.settings.secret, initiative.id, user_id), team,
-                 "organiser" if role >= Role.ORGANISER else "member",
-                 "{}-W{:02d}".format(*joined.isocalendar()[:2])) for user_id, team, role, joined in members]
+        rows = [list(member_record(services.settings.secret, initiative.id, *member).values()) for member in members]
         found.append(Export("members.csv", "members.csv", "text/csv; charset=utf-8",
                             csv_file([name for name, _doc in _MEMBER_COLUMNS], rows), "Members (CSV)", _MEMBER_COLUMNS))
         for interlinker in services.interlinkers.values():
             found.extend(await interlinker.exports(session, initiative.id))
     return found
+
+
+async def export_named(services: Services, initiative: Initiative, name: str) -> Export | None:
+    """One of ``exports`` by its name, or the open-data ZIP of them all (``OPEN_DATA``)."""
+    files = await exports(services, initiative)
+    if name == OPEN_DATA:
+        return Export(OPEN_DATA, f"initiative-{initiative.id}.zip", "application/zip",
+                      open_data_zip(initiative, files), "Everything, as open data (ZIP with a README)")
+    return next((export for export in files if export.name == name), None)
 
 
 def open_data_zip(initiative: Initiative, files: Sequence[Export]) -> bytes:
@@ -93,4 +107,4 @@ def open_data_zip(initiative: Initiative, files: Sequence[Export]) -> bytes:
     return buffer.getvalue()
 
 
-__all__ = ["exports", "open_data_zip"]
+__all__ = ["OPEN_DATA", "export_named", "exports", "member_record", "open_data_zip"]

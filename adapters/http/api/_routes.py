@@ -21,12 +21,11 @@ from sqlalchemy import and_, or_, select
 
 from adapters.http.api._openapi import document
 from adapters.http.api._ratelimit import RateLimiter
-from adapters.http.dashboard._web import SERVICES, render
+from adapters.http.dashboard._web import SERVICES, attachment, render
 from bot.initiatives import PHASES
-from bot.officers import check_api_key, initiatives_of, may_read, pseudonym
-from bot.opendata import exports, open_data_zip
+from bot.officers import check_api_key, initiatives_of, readable_initiative
+from bot.opendata import OPEN_DATA, export_named, exports, member_record
 from bot.panels import Scope, participants_by_week
-from bot.roles import Role
 from bot.services import Services
 from storage.models import ChatLink, Initiative, Membership, Officer, PAOutcome
 from storage.outbox import outcomes_query
@@ -125,8 +124,7 @@ def _next_cursor(values: list[Any]) -> str:
 async def _initiative(request: web.Request, officer: Officer) -> Initiative:
     raw = request.match_info["initiative"]
     async with _services(request).sessions() as session:
-        allowed = raw.isdigit() and await may_read(session, officer, int(raw))
-        row = await session.get(Initiative, int(raw)) if allowed else None
+        row = await readable_initiative(session, officer, int(raw)) if raw.isdigit() else None
     if row is None:
         raise web.HTTPForbidden(text=json.dumps({"error": {"code": "forbidden", "message":
                                                            "This initiative is not shared with you."}}),
@@ -234,9 +232,7 @@ async def members(request: web.Request, officer: Officer) -> web.StreamResponse:
         rows = (await session.execute(query.limit(limit + 1))).all()
     more = len(rows) > limit
     rows = rows[:limit]
-    items = [{"person": pseudonym(secret, row.id, user_id), "team": team,
-              "role": "organiser" if role >= Role.ORGANISER else "member",
-              "joined_week": "{}-W{:02d}".format(*joined.isocalendar()[:2])} for user_id, team, role, joined in rows]
+    items = [member_record(secret, row.id, *member) for member in rows]
     # The cursor is the last row's place in the order: opaque to clients, it names nobody they can read.
     return web.json_response({"items": items, "next_cursor": _next_cursor(["m", rows[-1][0]]) if more else None})
 
@@ -261,8 +257,8 @@ async def list_exports(request: web.Request, officer: Officer) -> web.StreamResp
     row = await _initiative(request, officer)
     base = f"/api/v1/initiatives/{row.id}/exports"
     files = await exports(_services(request), row)
-    items = [{"name": "open-data.zip", "filename": f"initiative-{row.id}.zip", "media_type": "application/zip",
-              "title": "Everything, as open data (ZIP with a README)", "url": f"{base}/open-data.zip"}]
+    items = [{"name": OPEN_DATA, "filename": f"initiative-{row.id}.zip", "media_type": "application/zip",
+              "title": "Everything, as open data (ZIP with a README)", "url": f"{base}/{OPEN_DATA}"}]
     items += [{"name": export.name, "filename": export.filename, "media_type": export.media_type,
                "title": export.title, "url": f"{base}/{export.name}"} for export in files]
     return web.json_response({"items": items})
@@ -270,18 +266,12 @@ async def list_exports(request: web.Request, officer: Officer) -> web.StreamResp
 
 @api()
 async def one_export(request: web.Request, officer: Officer) -> web.StreamResponse:
-    row = await _initiative(request, officer)
-    files = await exports(_services(request), row)
     name = request.match_info["name"]
-    if name == "open-data.zip":
-        return web.Response(body=open_data_zip(row, files), content_type="application/zip", headers={
-            "Content-Disposition": f'attachment; filename="initiative-{row.id}.zip"'})
-    found = next((export for export in files if export.name == name), None)
+    found = await export_named(_services(request), await _initiative(request, officer), name)
     if found is None:
         return _error(404, "not_found", f"no export named {name[:60]!r}; GET {request.path.rsplit('/', 1)[0]} "
                                         "lists them")
-    return web.Response(body=found.content, headers={
-        "Content-Type": found.media_type, "Content-Disposition": f'attachment; filename="{found.filename}"'})
+    return attachment(found)
 
 
 async def openapi_json(request: web.Request) -> web.StreamResponse:

@@ -19,6 +19,7 @@ from adapters.http.dashboard._web import (
     COOKIE,
     Period,
     Viewer,
+    attachment,
     officer_page,
     period,
     render,
@@ -42,14 +43,14 @@ from bot.officers import (
     close_session,
     identity_code,
     initiatives_of,
-    may_read,
     new_api_key,
     open_session,
     read_login,
+    readable_initiative,
     revoke_api_key,
     use_login,
 )
-from bot.opendata import exports, open_data_zip
+from bot.opendata import export_named, exports
 from bot.panels import Chart, Figure, Filter, Panel, Scope, Series, Table, members_by_team, participants_by_week
 from storage.models import ChatLink, DigestSubscription, Initiative, Membership, Officer
 from storage.outbox import read_outcomes
@@ -194,8 +195,7 @@ async def _initiative(request: web.Request, seen: Viewer) -> Initiative:
     except ValueError:
         raise web.HTTPNotFound() from None
     async with services(request).sessions() as session:
-        allowed = await may_read(session, seen.officer, initiative_id)
-        initiative = await session.get(Initiative, initiative_id) if allowed else None
+        initiative = await readable_initiative(session, seen.officer, initiative_id)
     if initiative is None:
         raise web.HTTPNotFound(text=_("No such initiative among yours."))
     return initiative
@@ -220,17 +220,10 @@ async def initiative_page(request: web.Request, seen: Viewer) -> web.StreamRespo
 
 
 async def download(request: web.Request, seen: Viewer) -> web.StreamResponse:
-    initiative = await _initiative(request, seen)
-    files = await exports(services(request), initiative)
-    name = request.match_info["name"]
-    if name == "open-data.zip":
-        return web.Response(body=open_data_zip(initiative, files), content_type="application/zip",
-                            headers={"Content-Disposition": f'attachment; filename="initiative-{initiative.id}.zip"'})
-    found = next((export for export in files if export.name == name), None)
+    found = await export_named(services(request), await _initiative(request, seen), request.match_info["name"])
     if found is None:
         raise web.HTTPNotFound()
-    return web.Response(body=found.content, headers={
-        "Content-Type": found.media_type, "Content-Disposition": f'attachment; filename="{found.filename}"'})
+    return attachment(found)
 
 
 # --- API keys and account -------------------------------------------------------------------------------

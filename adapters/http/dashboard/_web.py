@@ -18,6 +18,7 @@ from aiohttp import web
 
 from bot.i18n import SUPPORTED_LOCALES, _, format_long_date, language_name, ngettext, using_locale
 from bot.officers import csrf_ok, csrf_token, session_officer
+from bot.panels import Export
 from bot.services import Services
 from storage.models import Officer
 
@@ -80,6 +81,12 @@ def officer_page(page: Page) -> Callable[[web.Request], Awaitable[web.StreamResp
     return handle
 
 
+def attachment(export: Export) -> web.Response:
+    """A download: the file's bytes, type and name."""
+    return web.Response(body=export.content, headers={
+        "Content-Type": export.media_type, "Content-Disposition": f'attachment; filename="{export.filename}"'})
+
+
 def render(template: str, locale: str, status: int = 200, **values: Any) -> web.Response:
     """A page in ``locale`` (``values`` go to the template; a ``viewer`` gets the header's menu)."""
     with using_locale(locale):
@@ -137,4 +144,5 @@ def period(request: web.Request, tz: ZoneInfo) -> Period:
     return Period(first, last, tz, problem)
 
 
-__all__ = ["COOKIE", "SERVICES", "Period", "Viewer", "officer_page", "period", "render", "services", "viewer"]
+__all__ = ["COOKIE", "SERVICES", "Period", "Viewer", "attachment", "officer_page", "period", "render", "services",
+           "viewer"]

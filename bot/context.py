@@ -135,11 +135,7 @@ class Context:
         person = await direct.recipient(self.session, user_id)
         if person is None:
             return False
-        chat: ChatRef | None = None
-        if person.chat_id is not None:
-            chat = ChatRef(person.platform, person.chat_id, is_private=True)
-        elif (adapter := self.services.adapters.get(person.platform)) is not None:
-            chat = adapter.direct_chat(person.platform_user_id)
+        chat = direct.private_chat(person, self.services.adapters)
         if chat is None and not hold:
             return False
         with using_locale(person.locale or self.initiative.locale):

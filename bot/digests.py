@@ -21,6 +21,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import direct
+from bot.errors import UserError
 from bot.events import ChatRef, Reply
 from bot.i18n import _, format_long_date, ngettext, using_locale
 from bot.officers import initiatives_of
@@ -63,6 +65,33 @@ def next_due(frequency: str, weekday: int, hour: int, minute: int, tz: ZoneInfo,
         if moment > after:
             return moment.astimezone(UTC)
     raise AssertionError("a week always has the day")
+
+
+def parse_clock(typed: str) -> tuple[int, int]:
+    """``08:00``, ``8.30`` or ``8`` as (hour, minute), or a UserError saying how to write it."""
+    hour, _sep, minute = typed.strip().replace(".", ":").partition(":")
+    try:
+        h, m = int(hour), int(minute or 0)
+    except ValueError:
+        raise UserError(_("Write the time as HH:MM, for example 08:00.")) from None
+    if not (0 <= h < 24 and 0 <= m < 60):
+        raise UserError(_("Write the time as HH:MM, for example 08:00."))
+    return h, m
+
+
+def subscribe(session: AsyncSession, current: DigestSubscription | None, *, officer_id: int | None = None,
+              user_id: int | None = None, frequency: str, weekday: int, hour: int, minute: int,
+              tz: ZoneInfo) -> DigestSubscription:
+    """Create or change someone's subscription (from the chat or the dashboard); the next digest is due at
+    the new time and covers everything since the last one (or since now, for a new subscription)."""
+    now = datetime.now(UTC)
+    if current is None:
+        current = DigestSubscription(officer_id=officer_id, user_id=user_id, when_empty="skip", by_email=True,
+                                     since=now, next_at=now)
+        session.add(current)
+    current.frequency, current.weekday, current.hour, current.minute = frequency, weekday, hour, minute
+    current.next_at = next_due(frequency, weekday, hour, minute, tz, now)
+    return current
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,16 +137,10 @@ async def organised_initiatives(session: AsyncSession, user_id: int) -> list[Ini
 
 
 async def _direct_chat(services: Services, session: AsyncSession, user_ids: list[int]) -> ChatRef | None:
+    """The first of these chat accounts that can be written to privately."""
     for user_id in user_ids:
-        row = (await session.execute(select(User.platform, User.platform_user_id, DirectChat.chat_id)
-                                     .outerjoin(DirectChat, DirectChat.user_id == User.id)
-                                     .where(User.id == user_id))).first()
-        if row is None:
-            continue
-        if row[2] is not None:
-            return ChatRef(row[0], row[2], is_private=True)
-        adapter = services.adapters.get(row[0])
-        if adapter is not None and (chat := adapter.direct_chat(row[1])) is not None:
+        person = await direct.recipient(session, user_id)
+        if person is not None and (chat := direct.private_chat(person, services.adapters)) is not None:
             return chat
     return None
 
@@ -225,5 +248,5 @@ class DigestWorker(BackgroundLoop):
         return True
 
 
-__all__ = ["FREQUENCIES", "DigestWorker", "Reader", "compose", "next_due", "organised_initiatives", "reader_of",
-           "render"]
+__all__ = ["FREQUENCIES", "DigestWorker", "Reader", "compose", "next_due", "organised_initiatives", "parse_clock",
+           "reader_of", "render", "subscribe"]

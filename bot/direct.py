@@ -10,8 +10,10 @@ staged in the caller's transaction like every reply, so a crash loses none and s
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select
@@ -22,6 +24,9 @@ from bot.events import ChatRef, Outgoing
 from storage.hot import Hot
 from storage.models import DirectChat, HeldMessage, User
 from storage.sql import dialect_insert, is_postgres, table_of
+
+if TYPE_CHECKING:
+    from bot.adapter import Adapter
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +51,15 @@ async def recipient(session: AsyncSession, user_id: int) -> Recipient | None:
                DirectChat.chat_id)
         .outerjoin(DirectChat, DirectChat.user_id == User.id).where(User.id == user_id))).first()
     return None if row is None else Recipient(*row)
+
+
+def private_chat(person: Recipient, adapters: Mapping[str, Adapter]) -> ChatRef | None:
+    """Where ``person`` reads what is meant for them alone: the private chat they opened with the bot, or
+    one their network opens itself (``Adapter.direct_chat``); None when neither exists yet."""
+    if person.chat_id is not None:
+        return ChatRef(person.platform, person.chat_id, is_private=True)
+    adapter = adapters.get(person.platform)
+    return adapter.direct_chat(person.platform_user_id) if adapter is not None else None
 
 
 _direct = table_of(DirectChat)
@@ -78,4 +92,4 @@ async def hold(session: AsyncSession, user_id: int, messages: list[Outgoing]) ->
         session.add(HeldMessage(user_id=user_id, message=codec.encode(message)))
 
 
-__all__ = ["HELD_FOR", "Recipient", "hold", "opened", "recipient"]
+__all__ = ["HELD_FOR", "Recipient", "hold", "opened", "private_chat", "recipient"]

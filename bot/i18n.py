@@ -17,7 +17,7 @@ from functools import cache
 from pathlib import Path
 
 from babel import Locale
-from babel.dates import format_date, format_skeleton
+from babel.dates import format_date, format_skeleton, get_day_names
 from babel.dates import format_datetime as _babel_datetime
 from babel.lists import format_list as _babel_list
 from babel.numbers import format_decimal, format_percent
@@ -141,6 +141,11 @@ def format_short_date(value: date) -> str:
     """A day and month, short, for a chart's axis ("6 Mar", "6 mar", "6. marts")."""
     return str(format_skeleton("MMMd", value, locale=Locale.parse(_DATE_LOCALES.get(_current.get(),
                                                                                    _current.get()))))
+
+
+def weekday_name(weekday: int) -> str:
+    """A day of the week by its number (0 = Monday), written out in the current language."""
+    return str(get_day_names("wide", locale=_current.get())[weekday])
 
 
 def format_clock(value: datetime, tz: tzinfo) -> str:

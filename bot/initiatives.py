@@ -11,25 +11,23 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from babel.dates import get_day_names
 from sqlalchemy import select, update
 
 from bot import email
 from bot.context import Context
-from bot.digests import FREQUENCIES, next_due, organised_initiatives
+from bot.digests import FREQUENCIES, organised_initiatives, parse_clock, subscribe
 from bot.email import SmtpSettings
 from bot.errors import UserError
-from bot.i18n import N_, _, current_locale, format_clock
+from bot.i18n import N_, _, format_clock, weekday_name
 from bot.interlinker import Catalogue, Interlinker, command
 from bot.officers import initiatives_of, link_identity, login_token, login_url, officer_of_user
 from bot.officers_cli import COMMANDS
 from bot.roles import Role
 from storage.deliveries import Attempt, Destination
-from storage.models import DigestSubscription, Initiative, Membership, Officer
+from storage.models import DigestSubscription, Initiative, Membership, Officer, utcday
 from storage.sql import insert
 
 if TYPE_CHECKING:
@@ -68,17 +66,6 @@ def join_payload(secret: str, initiative_id: int) -> str:
     mac = hmac.new(hashlib.sha256(f"join:{secret}".encode()).digest(), str(initiative_id).encode(),
                    hashlib.sha256).digest()
     return f"j{initiative_id}_{base64.urlsafe_b64encode(mac[:6]).decode()}"
-
-
-def _parse_clock(typed: str) -> tuple[int, int]:
-    hour, _sep, minute = typed.replace(".", ":").partition(":")
-    try:
-        h, m = int(hour), int(minute or 0)
-    except ValueError:
-        raise UserError(_("Write the time as HH:MM, for example 08:00.")) from None
-    if not (0 <= h < 24 and 0 <= m < 60):
-        raise UserError(_("Write the time as HH:MM, for example 08:00."))
-    return h, m
 
 
 class Initiatives(Interlinker):
@@ -208,7 +195,7 @@ class Initiatives(Interlinker):
             raise UserError(_("This invitation link is not valid. Ask the organisers for a new one."))
         await ctx.session.execute(insert(ctx.session, Membership).values(
             initiative_id=row.id, user_id=ctx.user_id, role=int(Role.MEMBER),
-            joined_at=datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0),
+            joined_at=utcday(),
         ).on_conflict_do_nothing())
         lines = [_("Welcome to “{initiative}”!").format(initiative=row.name)]
         if row.description:
@@ -272,20 +259,15 @@ class Initiatives(Interlinker):
         weekday = 0
         if frequency == "weekly" and rest and rest[0] in _WEEKDAYS:
             weekday = _WEEKDAYS[rest.pop(0)]
-        hour, minute = _parse_clock(rest[0]) if rest else (8, 0)
+        hour, minute = parse_clock(rest[0]) if rest else (8, 0)
         initiatives = (await initiatives_of(ctx.session, officer.id) if officer
                        else await organised_initiatives(ctx.session, ctx.user_id))
         if not initiatives:
             raise UserError(_("Digests are for organisers and public administration officers: you organise no "
                               "initiative yet."))
-        now = datetime.now(UTC)
-        if current is None:
-            current = DigestSubscription(officer_id=officer.id if officer else None,
-                                         user_id=None if officer else ctx.user_id, when_empty="skip",
-                                         by_email=True, since=now, next_at=now)
-            ctx.session.add(current)
-        current.frequency, current.weekday, current.hour, current.minute = frequency, weekday, hour, minute
-        current.next_at = next_due(frequency, weekday, hour, minute, tz, now)
+        current = subscribe(ctx.session, current, officer_id=officer.id if officer else None,
+                            user_id=None if officer else ctx.user_id, frequency=frequency, weekday=weekday,
+                            hour=hour, minute=minute, tz=tz)
         await ctx.session.flush()
         ctx.reply(_describe(current, tz))
 
@@ -298,14 +280,10 @@ def _describe(sub: DigestSubscription | None, tz: ZoneInfo) -> str:
         text = _("You get a digest every day at {time}.").format(time=clock)
     else:
         text = _("You get a digest every week, on {day} at {time}.").format(
-            day=_weekday_name(sub.weekday), time=clock)
+            day=weekday_name(sub.weekday), time=clock)
     empty = (_("When nothing happened you get one line saying so.") if sub.when_empty == "line"
              else _("When nothing happened you get nothing."))
     return f"{text} {empty}"
-
-
-def _weekday_name(weekday: int) -> str:
-    return str(get_day_names("wide", locale=current_locale())[weekday])
 
 
 __all__ = ["PHASES", "TEAMS", "Initiatives", "join_payload", "phase_label", "team_label"]

@@ -19,7 +19,7 @@ from bot.i18n import N_, _
 from bot.interlinker import Catalogue, Interlinker, command
 from bot.links import token_hash
 from bot.roles import Role
-from storage.models import ChatLink, Initiative, LinkCode, Membership
+from storage.models import ChatLink, Initiative, LinkCode, Membership, utcday
 from storage.sql import insert
 
 CODE_LIFETIME = timedelta(minutes=15)
@@ -83,7 +83,7 @@ class ChatLinking(Interlinker):
         # Whoever holds the code came from that initiative's organiser: they organise it here too.
         await ctx.session.execute(insert(ctx.session, Membership).values(
             initiative_id=found.initiative_id, user_id=ctx.user_id, role=int(Role.ORGANISER),
-            joined_at=datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0),
+            joined_at=utcday(),
         ).on_conflict_do_update(index_elements=[Membership.initiative_id, Membership.user_id],
                                 set_={"role": int(Role.ORGANISER)}))
         name = await ctx.session.scalar(select(Initiative.name).where(Initiative.id == found.initiative_id))

@@ -26,7 +26,8 @@ from adapters.http.dashboard._web import (
     services,
     viewer,
 )
-from bot.digests import FREQUENCIES, next_due
+from bot.digests import FREQUENCIES, parse_clock, subscribe
+from bot.errors import UserError
 from bot.i18n import (
     SUPPORTED_LOCALES,
     _,
@@ -35,6 +36,7 @@ from bot.i18n import (
     format_number,
     format_short_date,
     using_locale,
+    weekday_name,
 )
 from bot.initiatives import PHASES, TEAMS, join_payload, phase_label, team_label
 from bot.officers import (
@@ -279,20 +281,17 @@ async def account_page(request: web.Request, seen: Viewer) -> web.StreamResponse
                         sub = None
                     saved = True
                 elif frequency in FREQUENCIES:
-                    hour, _sep, minute = str(form.get("time", "08:00")).partition(":")
                     day = str(form.get("weekday", "monday"))
-                    if not (hour.isdigit() and minute.isdigit() and int(hour) < 24 and int(minute) < 60):
-                        problem = _("Write the time as HH:MM, for example 08:00.")
+                    try:
+                        hour, minute = parse_clock(str(form.get("time", "08:00")))
+                    except UserError as exc:
+                        problem = str(exc)
                     else:
-                        now = datetime.now(UTC)
-                        if sub is None:
-                            sub = DigestSubscription(officer_id=officer.id, since=now, next_at=now)
-                            session.add(sub)
-                        sub.frequency, sub.hour, sub.minute = frequency, int(hour), int(minute)
-                        sub.weekday = _DAYS.index(day) if day in _DAYS else 0
+                        sub = subscribe(session, sub, officer_id=officer.id, frequency=frequency,
+                                        weekday=_DAYS.index(day) if day in _DAYS else 0, hour=hour, minute=minute,
+                                        tz=seen.tz)
                         sub.when_empty = "line" if form.get("when_empty") == "line" else "skip"
                         sub.by_email = form.get("by_email") == "on"
-                        sub.next_at = next_due(sub.frequency, sub.weekday, sub.hour, sub.minute, seen.tz, now)
                         saved = True
             elif action == "link":
                 code = await identity_code(session, officer.id)
@@ -302,17 +301,9 @@ async def account_page(request: web.Request, seen: Viewer) -> web.StreamResponse
             "next": format_moment(sub.next_at, seen.tz, year=True)}
         email, timezone = officer.email, officer.timezone
     with using_locale(seen.locale):
-        days = [(day, _weekday(index)) for index, day in enumerate(_DAYS)]
+        days = [(day, weekday_name(index)) for index, day in enumerate(_DAYS)]
     return render("account.html", seen.locale, viewer=seen, problem=problem, saved=saved, code=code, digest=digest,
                   email=email, timezone=timezone, days=days)
-
-
-def _weekday(index: int) -> str:
-    from babel.dates import get_day_names
-
-    from bot.i18n import current_locale
-
-    return str(get_day_names("wide", locale=current_locale())[index])
 
 
 # --- the public directory -------------------------------------------------------------------------------

@@ -277,7 +277,7 @@ async def exports(session: AsyncSession, initiative_id: int, public_url: str) ->
     requests = await as_requests(session, reports, locale, public_url)
     return [
         Export("reports.csv", "reports.csv", "text/csv; charset=utf-8",
-               (await reports_csv(session, initiative_id)).encode(), _("Citizen reports and their times (CSV)"),
+               await reports_csv(session, initiative_id), _("Citizen reports and their times (CSV)"),
                CSV_COLUMNS),
         Export("reports-open311.json", "reports-open311.json", "application/json",
                json.dumps(requests, ensure_ascii=False, indent=2).encode(),

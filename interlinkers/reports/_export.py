@@ -5,16 +5,14 @@ Times are UTC (the header says so); typed cells are spreadsheet-safe."""
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.interlinker import CliCommand
-from bot.summary import spreadsheet_safe
+from bot.panels import csv_file, utc_text
 from interlinkers.reports._models import Report, ReportPhoto, StatusChange
 from interlinkers.reports._shared import STATUSES, named_initiative
 
@@ -23,15 +21,11 @@ COLUMNS = ["number", "service_code", "status", "description", "address", "lat", 
            "hours_to_acknowledge", "hours_to_fix"]
 
 
-def _utc(moment: datetime | None) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="seconds") if moment else ""
-
-
 def _hours(start: datetime, end: datetime | None) -> str:
     return f"{(end - start).total_seconds() / 3600:.1f}" if end else ""
 
 
-async def reports_csv(session: AsyncSession, initiative_id: int) -> str:
+async def reports_csv(session: AsyncSession, initiative_id: int) -> bytes:
     reports = (await session.scalars(select(Report).where(Report.initiative_id == initiative_id)
                                      .order_by(Report.number))).all()
     ids = [report.id for report in reports]
@@ -44,21 +38,19 @@ async def reports_csv(session: AsyncSession, initiative_id: int) -> str:
     first: dict[int, dict[str, datetime]] = {}
     for report_id, status, at in history:
         first.setdefault(report_id, {}).setdefault(status, at)
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(COLUMNS)
+    rows = []
     for report in reports:
         reached = first.get(report.id, {})
         acknowledged = min((at for status, at in reached.items() if status != "submitted"), default=None)
-        writer.writerow([spreadsheet_safe(cell) for cell in (
+        rows.append((
             report.number, report.service_code, report.status, report.description, report.address or "",
             "" if report.latitude is None else report.latitude, "" if report.longitude is None else report.longitude,
             photos.get(report.id, 0), report.remote_id or "",
-            *(_utc(reached.get(status) or (report.created_at if status == "submitted" else None))
+            *(utc_text(reached.get(status) or (report.created_at if status == "submitted" else None))
               for status in STATUSES),
-            _utc(report.updated_at), _hours(report.created_at, acknowledged),
-            _hours(report.created_at, reached.get("fixed")))])
-    return out.getvalue()
+            utc_text(report.updated_at), _hours(report.created_at, acknowledged),
+            _hours(report.created_at, reached.get("fixed"))))
+    return csv_file(COLUMNS, rows)
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
@@ -71,7 +63,7 @@ async def _run(sessions: async_sessionmaker[AsyncSession], args: argparse.Namesp
         initiative = await named_initiative(session, wanted)
         if initiative is None:
             return f"no initiative called {wanted!r}"
-        return (await reports_csv(session, initiative.id)).rstrip("\r\n")
+        return (await reports_csv(session, initiative.id)).decode().rstrip("\r\n")
 
 
 COMMANDS = (CliCommand("reports-csv", "every citizen report of an initiative, with when it reached each status (CSV)",

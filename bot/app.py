@@ -165,8 +165,8 @@ class App:
         self.services.jobs.start()
         self.services.outbox.start()
         self.services.deliveries.start()
-        emails = bool(self.services.interlinkers[Initiatives.name].destinations())
-        self.digests = DigestWorker(self.services, email=emails)
+        # E-mail goes out only where SMTP is configured: then the e-mail destination was registered.
+        self.digests = DigestWorker(self.services, email=self._destination(Initiatives.name, "email") is not None)
         self.digests.start()
         for interlinker in self.services.interlinkers.values():
             await interlinker.start()

@@ -25,6 +25,7 @@ from bot.i18n import N_, _, format_clock, weekday_name
 from bot.interlinker import Catalogue, Interlinker, command
 from bot.officers import initiatives_of, link_identity, login_token, login_url, officer_of_user
 from bot.officers_cli import COMMANDS
+from bot.panels import members_by_team
 from bot.roles import Role
 from storage.deliveries import Attempt, Destination
 from storage.models import DigestSubscription, Initiative, Membership, Officer, utcday
@@ -108,7 +109,7 @@ class Initiatives(Interlinker):
         field, value = field.casefold(), value.strip()
         row = await ctx.session.get_one(Initiative, ctx.initiative.id)
         if not field:
-            ctx.reply(await self._profile(ctx, row))
+            ctx.reply(_profile(row))
             return
         if field not in _FIELDS:
             raise UserError(_("Change one of: {fields}. For example: /initiative phase design").format(
@@ -139,26 +140,14 @@ class Initiatives(Interlinker):
                 raise UserError(_("Write the group's invite link, starting with https://."))
             row.join_url = value
         await ctx.session.flush()
-        ctx.reply(_("Saved.") + "\n\n" + await self._profile(ctx, row))
-
-    @staticmethod
-    async def _profile(ctx: Context, row: Initiative) -> str:
-        lines = [f"{row.name}", row.description or _("(no description yet)"),
-                 _("Phase: {phase}").format(phase=phase_label(row.phase)),
-                 _("Partner administration: {partner}").format(partner=row.partner or "—"),
-                 _("Public directory: {listed}").format(listed=_("listed") if row.listed else _("not listed"))]
-        return "\n".join(lines)
+        ctx.reply(_("Saved.") + "\n\n" + _profile(row))
 
     @command("team", help=N_("Set a member's team type (organisers)"),
              usage=N_("<member> <citizen | pa | nonprofit | forprofit>"), role=Role.ORGANISER)
     async def team(self, ctx: Context, args: str) -> None:
         words = args.split()
         if not words:
-            rows = (await ctx.session.execute(select(Membership.team, Membership.user_id).where(
-                Membership.initiative_id == ctx.initiative.id))).all()
-            counts: dict[str, int] = {}
-            for team, _user in rows:
-                counts[team] = counts.get(team, 0) + 1
+            counts = await members_by_team(ctx.session, [ctx.initiative.id])
             ctx.reply(_("Members by team:") + "\n" + "\n".join(
                 f"• {team_label(team)}: {counts.get(team, 0)}" for team in TEAMS))
             return
@@ -270,6 +259,14 @@ class Initiatives(Interlinker):
                             hour=hour, minute=minute, tz=tz)
         await ctx.session.flush()
         ctx.reply(_describe(current, tz))
+
+
+def _profile(row: Initiative) -> str:
+    lines = [f"{row.name}", row.description or _("(no description yet)"),
+             _("Phase: {phase}").format(phase=phase_label(row.phase)),
+             _("Partner administration: {partner}").format(partner=row.partner or "—"),
+             _("Public directory: {listed}").format(listed=_("listed") if row.listed else _("not listed"))]
+    return "\n".join(lines)
 
 
 def _describe(sub: DigestSubscription | None, tz: ZoneInfo) -> str:

@@ -357,7 +357,6 @@ def _claim(postgres: bool) -> Hot:
     return Hot(_claim_statement())
 
 
-
 def _is_press(update: Update) -> bool:
     return isinstance(update.event, ButtonPress | NativePollAnswer)
 

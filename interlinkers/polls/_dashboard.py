@@ -311,10 +311,6 @@ BALLOT_CSV_COLUMNS = (
 )
 
 
-
-
-
-
 async def exports(session: AsyncSession, initiative_id: int, secret: str) -> list[Export]:
     polls = await _polls(session, (initiative_id,))
     listed = await figures(session, polls)

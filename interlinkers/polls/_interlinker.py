@@ -382,7 +382,6 @@ class Polls(CreateDialog, Management, Interlinker):
             ctx.reply("\n".join(lines))
 
 
-
 def _receipt() -> str:
     """A ballot's random name: 10 characters a person can read out (no 0/O, 1/I confusion in base32)."""
     return base64.b32encode(secrets.token_bytes(5)).decode()[:8]

@@ -182,10 +182,6 @@ async def digest(session: AsyncSession, scope: Scope) -> list[str]:
     return lines
 
 
-
-
-
-
 CALENDAR_FIELDS = (
     ("UID", "The event's stable identifier; the same in every copy and every change."),
     ("SEQUENCE", "Goes up by one each time the event is moved or cancelled."),

@@ -194,10 +194,6 @@ async def digest(session: AsyncSession, scope: Scope) -> list[str]:
     return lines
 
 
-
-
-
-
 SHIFT_COLUMNS = (
     ("shift", "The shift's number in its initiative."),
     ("title", "The shift's title, as the organisers wrote it."),

@@ -141,7 +141,6 @@ async def test_date_poll_event_invite_and_reminders_in_room_and_direct_room(
             assert not [r for r, info in other.client.invited_rooms.items() if info.inviter == bot.user_id], other
 
 
-
 async def test_telling_those_who_answered_of_a_move_keeps_the_bot_answering_and_reaches_everyone(
     synapse: SynapseServer, matrix_user: UserFactory, tmp_path: Path
 ) -> None:

@@ -25,6 +25,7 @@ from bot.identity import InitiativeInfo
 from bot.initiatives import Initiatives
 from bot.interlinker import Interlinker, discover
 from bot.jobs import JobQueue
+from bot.ledger import CheckpointWorker, LedgerKey
 from bot.linking import ChatLinking
 from bot.roles import Role
 from bot.sender import JOB_LANE, Sender, stage
@@ -108,6 +109,7 @@ class App:
             leases=self.leases,
             sender=Sender(self.sessions, self.leases, adapters_by_platform),
             deliveries=DeliveryWorker(self.sessions, self._destination),
+            ledger_key=LedgerKey.from_settings(settings),
             adapters=adapters_by_platform,
         )
         self._destinations: dict[tuple[str, str], Destination] = {}
@@ -118,6 +120,8 @@ class App:
         self.http_server: Any = None
         self._started: list[Adapter] = []
         self.digests: DigestWorker | None = None
+        minutes = settings.source.int("ledger_checkpoint_minutes", 60, minimum=1)
+        self.checkpoints = CheckpointWorker(self.sessions, self.services.ledger_key, minutes * 60.0)
 
     # --- CoreAPI -----------------------------------------------------------------------------------
 
@@ -168,6 +172,7 @@ class App:
         # E-mail goes out only where SMTP is configured: then the e-mail destination was registered.
         self.digests = DigestWorker(self.services, email=self._destination(Initiatives.name, "email") is not None)
         self.digests.start()
+        self.checkpoints.start()
         for interlinker in self.services.interlinkers.values():
             await interlinker.start()
         for adapter in self._adapters:
@@ -224,6 +229,7 @@ class App:
         await self.services.deliveries.stop()
         if self.digests is not None:
             await self.digests.stop()
+        await self.checkpoints.stop()
         await self.engine.dispose()
         if self.pa_engine is not self.engine:
             await self.pa_engine.dispose()

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 
+from bot import ledger_cli
 from bot.adapter import Adapter
 from bot.app import App, configured_adapters, every_interlinker
 from bot.config import ConfigError, Settings, check_log_level, load_settings
@@ -52,6 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     summary.add_argument("--initiative", help="only this initiative (its name)")
     summary.add_argument("--format", choices=FORMATS, default="text")
     summary.add_argument("--locale", choices=SUPPORTED_LOCALES, help="language of the text format")
+    ledger_cli.add_commands(command)
     for spec in _interlinker_commands().values():
         spec.arguments(command(spec.name, spec.help))
     return parser
@@ -180,8 +182,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.basicConfig(level=check_log_level(level), stream=sys.stderr,
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         # A PA officer's summary must not leave a database or a secret behind where there was none.
-        settings = load_settings(persist_secret=args.command in ("run", "console", "serve", "db", "dead-letters",
-                                                                  "officers"))
+        # A bundle is verified with nothing of the instance; its ledger key comes from the kept secret.
+        persist = args.command in ("run", "console", "serve", "db", "dead-letters", "officers", "ledger") or (
+            args.command == "verify" and args.bundle is None)
+        settings = load_settings(persist_secret=persist)
         if args.command == "run":
             adapters = configured_adapters(settings)
             _check_interlinker_config(settings)
@@ -208,6 +212,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("database is up to date")
         elif args.command == "dead-letters":
             print(asyncio.run(_dead_letters(settings, args.action, args.ids)))
+        elif args.command == "verify":
+            if args.bundle is None:
+                _check_databases_exist(settings)
+            return asyncio.run(ledger_cli.run_verify(settings, args))
+        elif args.command == "ledger":
+            _check_databases_exist(settings)
+            print(asyncio.run(ledger_cli.run_ledger(settings, args)))
         elif args.command == "summary":
             _check_databases_exist(settings)
             locale = args.locale or settings.default_locale

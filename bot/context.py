@@ -21,8 +21,10 @@ from bot.errors import PermissionDenied, UserError
 from bot.events import Button, ChatRef, Edit, File, Location, Notice, Outgoing, Photo, PollSpec, Reply, UserRef
 from bot.i18n import _, current_locale, format_datetime, using_locale
 from bot.identity import InitiativeInfo, Person
+from bot.ledger import sign_checkpoint
+from bot.officers import pseudonym
 from bot.roles import Role
-from storage import deliveries, outbox
+from storage import deliveries, ledger, outbox
 from storage.models import Conversation, InitiativeSetting, Membership, Outcome, User, UserSetting
 from storage.sql import next_number
 
@@ -273,15 +275,33 @@ class Context:
 
     async def record_outcome(
         self, kind: str, title: str, result: dict[str, Any], decided_at: datetime | None = None, *,
-        initiative_id: int | None = None,
+        initiative_id: int | None = None, seal: bool = False,
     ) -> Outcome:
-        """Write an outcome and its outbox row in this transaction; the PA side gets it after commit. It is
-        this chat's initiative's, or ``initiative_id``'s (a group's report finished in a private chat)."""
-        outcome = await outbox.record_outcome(self.session, initiative_id or self.initiative.id, kind, title,
-                                              result, decided_at)
+        """Write an outcome, its ledger entry and its outbox row in this transaction; the PA side gets it
+        after commit. It is this chat's initiative's, or ``initiative_id``'s (a group's report finished in
+        a private chat). ``seal`` signs a ledger checkpoint right after it (a poll's close)."""
+        initiative_id = initiative_id or self.initiative.id
+        outcome = await outbox.record_outcome(self.session, initiative_id, kind, title, result, decided_at,
+                                              by=self._actor(initiative_id))
+        if seal:
+            await sign_checkpoint(self.session, self.services.ledger_key, initiative_id)
 
         async def wake() -> None:
             self.services.outbox.wake()
 
         self.after_commit.append(wake)
         return outcome
+
+    async def record_governance(self, kind: str, data: dict[str, Any]) -> None:
+        """Put a change of who may decide (a role, a setting that says who may open or close a poll) in the
+        initiative's ledger, in this transaction. Name people in ``data`` with ``self.pseudonym``."""
+        await ledger.append(self.session, self.initiative.id, kind, data, by=self._actor(self.initiative.id))
+
+    def pseudonym(self, user_id: int | None, initiative_id: int | None = None) -> str | None:
+        """How the ledger and the PA side name a person: a keyed hash, per initiative."""
+        if user_id is None:
+            return None
+        return pseudonym(self.services.settings.secret, initiative_id or self.initiative.id, user_id)
+
+    def _actor(self, initiative_id: int) -> str | None:
+        return self.pseudonym(self.user.id, initiative_id) if self.user is not None else None

@@ -59,6 +59,8 @@ class GroupSettings(Interlinker):
                 insert(ctx.session, InitiativeSetting)
                 .values(initiative_id=ctx.initiative.id, key=spec.name, value=stored)
                 .on_conflict_do_update(index_elements=["initiative_id", "key"], set_={"value": stored}))
+            if spec.governs:
+                await ctx.record_governance("setting_changed", {"setting": spec.name, "value": stored})
             with ctx.for_group():
                 ctx.reply(_("Setting “{name}” is now: {value}.").format(name=spec.name, value=spec.describe(stored)))
 
@@ -169,6 +171,7 @@ class GroupSettings(Interlinker):
     async def _set_role(self, ctx: Context, user_id: int, role: Role) -> None:
         await ctx.session.execute(update(Membership).where(
             Membership.initiative_id == ctx.initiative.id, Membership.user_id == user_id).values(role=int(role)))
+        await ctx.record_governance("role_changed", {"member": ctx.pseudonym(user_id), "role": role.name.lower()})
 
 
 def _zone(value: str) -> str:

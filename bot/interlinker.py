@@ -9,7 +9,7 @@ own tables on ``storage.Base`` and its own Alembic ``migrations/``. It is found 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -61,7 +61,8 @@ class SettingSpec:
     """A setting organisers change with ``/settings <name> <value>``. ``name`` is what they type (one
     word, English, like command names); ``help`` is ``N_``-marked; ``parse`` turns what they typed into
     the stored value or raises ``UserError``; ``describe`` says a stored value in the reader's words.
-    A ``personal`` setting is each person's, changed by them in their private chat with the bot."""
+    A ``personal`` setting is each person's, changed by them in their private chat with the bot. A
+    setting that ``governs`` says who may decide (who may start polls): its changes go in the ledger."""
 
     name: str
     help: str
@@ -69,6 +70,16 @@ class SettingSpec:
     parse: Callable[[str], str]
     describe: Callable[[str], str]
     personal: bool = False  # each person's own (set in a private chat), not the group's
+    governs: bool = False  # it changes who may decide: recorded in the initiative's ledger
+
+
+@dataclass(slots=True)
+class LedgerCheck:
+    """What an Interlinker's ``check_ledger`` found: one line per problem, and what it checked (for the
+    verifier's summary, e.g. "3 polls recounted")."""
+
+    problems: list[str] = field(default_factory=list)
+    checked: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,6 +241,25 @@ class Interlinker:
 
     async def exports(self, session: AsyncSession, initiative_id: int) -> list[Export]:
         """Files an officer may download for an initiative, people named only by pseudonyms."""
+        return []
+
+    # --- the ledger (see bot.ledger_verify): evidence behind this Interlinker's entries, and its checks ---
+
+    async def ledger_evidence(self, session: AsyncSession, initiative_id: int) -> dict[str, bytes]:
+        """Files for an initiative's verification bundle that let anyone recheck this Interlinker's ledger
+        entries (a closed poll's anonymised ballots), by path inside the bundle; no one named in them."""
+        return {}
+
+    @classmethod
+    def check_ledger(cls, entries: Sequence[dict[str, Any]], files: Mapping[str, bytes]) -> LedgerCheck:
+        """Recheck this Interlinker's ``entries`` (the ledger's, parsed, in order) against the evidence in
+        ``files``, without any store: one line per problem, and what was checked. Pure, so a bundle is
+        verified on a machine with nothing but this package."""
+        return LedgerCheck()
+
+    @classmethod
+    def find_receipt(cls, receipt: str, files: Mapping[str, bytes]) -> list[str]:
+        """Where ``receipt`` (something a person was given, like a ballot's) appears in the evidence."""
         return []
 
     @classmethod

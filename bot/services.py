@@ -14,6 +14,7 @@ from bot.buttons import Signer
 from bot.config import Settings
 from bot.events import ChatRef, Notice, Outgoing, Update
 from bot.jobs import JobQueue
+from bot.ledger import LedgerKey
 from bot.sender import Sender, lane_of, origin_of, stage
 from storage.deliveries import DeliveryWorker
 from storage.leases import Leases
@@ -44,6 +45,7 @@ class Services:
     leases: Leases
     sender: Sender
     deliveries: DeliveryWorker
+    ledger_key: LedgerKey
     adapters: dict[str, Adapter] = field(default_factory=dict)
     interlinkers: dict[str, Interlinker] = field(default_factory=dict)
     dispatcher: Dispatcher | None = None

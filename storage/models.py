@@ -422,3 +422,46 @@ class DigestSubscription(Base):
     by_email: Mapped[bool] = mapped_column(default=True)
     since: Mapped[datetime]
     next_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class LedgerEntry(Base):
+    """One entry of an initiative's append-only ledger: ``body`` is the entry's canonical JSON, kept as
+    the exact text that was hashed (``hash`` = SHA-256 of it), so a verifier never has to re-encode it.
+    Outcome entries name their outcome's uid (``outcome_uid``) for cross-checking."""
+
+    __tablename__ = "ledger_entries"
+    __table_args__ = (UniqueConstraint("initiative_id", "seq"),)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    initiative_id: Mapped[int] = mapped_column(ForeignKey("initiatives.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))
+    outcome_uid: Mapped[str | None] = mapped_column(String(64), index=True)
+    body: Mapped[str] = mapped_column(Text)
+
+
+class LedgerHead(Base):
+    """An initiative's ledger head: its size and last hash. Every append locks this row (an upsert), so
+    two workers appending at once queue up instead of forking the chain. ``signed`` is the size of the
+    last checkpoint."""
+
+    __tablename__ = "ledger_heads"
+    initiative_id: Mapped[int] = mapped_column(ForeignKey("initiatives.id", ondelete="CASCADE"), primary_key=True)
+    size: Mapped[int] = mapped_column(Integer, default=0)
+    head: Mapped[str] = mapped_column(String(64))
+    signed: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class LedgerCheckpoint(Base):
+    """A signed statement "this ledger had ``size`` entries ending in ``head``": ``body`` is the signed
+    canonical JSON, ``signature`` its Ed25519 signature (base64) by the key ``key_id``."""
+
+    __tablename__ = "ledger_checkpoints"
+    __table_args__ = (UniqueConstraint("initiative_id", "size"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    initiative_id: Mapped[int] = mapped_column(ForeignKey("initiatives.id", ondelete="CASCADE"))
+    size: Mapped[int] = mapped_column(Integer)
+    head: Mapped[str] = mapped_column(String(64))
+    signed_at: Mapped[datetime]
+    key_id: Mapped[str] = mapped_column(String(16))
+    body: Mapped[str] = mapped_column(Text)
+    signature: Mapped[str] = mapped_column(String(100))

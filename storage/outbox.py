@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from storage import ledger
 from storage.background import BackgroundLoop
 from storage.models import Initiative, OutboxItem, Outcome, PAOutcome
 from storage.sql import is_postgres
@@ -38,15 +39,23 @@ def outcome_document(outcome: Outcome, initiative: Initiative) -> dict[str, Any]
 
 
 async def record_outcome(session: AsyncSession, initiative_id: int, kind: str, title: str, result: dict[str, Any],
-                         decided_at: datetime | None = None) -> Outcome:
-    """Write an outcome and its outbox row in ``session``'s transaction (wake the ``OutboxWorker`` after
-    commit). For code outside an update; handlers use ``Context.record_outcome``."""
+                         decided_at: datetime | None = None, by: str | None = None) -> Outcome:
+    """Write an outcome, its ledger entry and its outbox row in ``session``'s transaction (wake the
+    ``OutboxWorker`` after commit). ``by`` is the pseudonym of who decided it, if anyone did. For code
+    outside an update; handlers use ``Context.record_outcome``."""
     outcome = Outcome(uid=str(uuid.uuid4()), initiative_id=initiative_id, kind=kind,
                       payload={"title": title, "result": result}, decided_at=decided_at or datetime.now(UTC))
     session.add(outcome)
     await session.flush()
+    await ledger.append(session, initiative_id, kind, ledger_data(outcome), by=by, outcome_uid=outcome.uid)
     session.add(OutboxItem(outcome_id=outcome.id))
     return outcome
+
+
+def ledger_data(outcome: Outcome) -> dict[str, Any]:
+    """What an outcome's ledger entry holds besides its kind and uid (the same fields as its document)."""
+    return {"decided_at": outcome.decided_at.astimezone(UTC).isoformat(), "result": outcome.payload["result"],
+            "title": outcome.payload["title"]}
 
 
 class OutboxWorker(BackgroundLoop):

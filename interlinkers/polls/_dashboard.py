@@ -89,6 +89,10 @@ async def _polls(session: AsyncSession, initiative_ids: Sequence[int], *, since:
     return [store._state(row) for row in rows]
 
 
+async def closed_polls(session: AsyncSession, initiative_id: int) -> list[PollState]:
+    return await _polls(session, (initiative_id,), closed_only=True)
+
+
 async def _members(session: AsyncSession, initiative_ids: Sequence[int]) -> dict[int, int]:
     rows = await session.execute(select(Membership.initiative_id, func.count())
                                  .where(Membership.initiative_id.in_(initiative_ids))

@@ -12,6 +12,7 @@ import argparse
 import csv
 import io
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -23,6 +24,7 @@ from bot.summary import spreadsheet_safe
 from interlinkers.polls import _kinds as kinds
 from interlinkers.polls import _store as store
 from interlinkers.polls._kinds import Kind
+from storage import ledger
 from storage.models import Initiative
 
 METHODS = {Kind.SINGLE: "plurality", Kind.MULTIPLE: "approval", Kind.RANKED: "irv (schulze beside it)",
@@ -63,13 +65,7 @@ async def export(session: AsyncSession, initiative: str, poll: store.PollState) 
     rules = poll.rules(len(labels))
     ballots = await store.current_ballots(session, poll)
     count = kinds.count(rules, (ballot.choice for ballot in ballots))
-    rows = []
-    for ballot in sorted(ballots, key=lambda b: b.receipt or ""):
-        row: dict[str, Any] = {"id": ballot.receipt, "choice": list(ballot.choice)}
-        if poll.kind is Kind.CONSENT:
-            row["choice"] = kinds.STANCES[ballot.choice[0] - 1]
-            row["reason"] = ballot.reason
-        rows.append(row)
+    rows = ballot_rows(poll.kind, ballots)
     return {
         "format": "interlink-ballots/1",
         "poll": {"initiative": initiative, "number": poll.number, "question": poll.question, "kind": poll.kind.value,
@@ -78,10 +74,28 @@ async def export(session: AsyncSession, initiative: str, poll: store.PollState) 
         "method": METHODS[poll.kind],
         "ballot_format": _BALLOT_FORMAT[poll.kind],
         "ballots": rows,
+        "ballots_sha256": ballots_digest(rows),
         "result": {"totals": list(count.main.totals), "winners": list(count.main.winners),
                    "rounds": [list(r) for r in count.main.rounds],
                    "schulze_winners": list(count.schulze.winners) if count.schulze else None},
     }
+
+
+def ballot_rows(kind: Kind, ballots: Sequence[store.StoredBallot]) -> list[dict[str, Any]]:
+    """The anonymised ballots: receipt and choice (a proposal's: stance and reason), in receipt order."""
+    rows = []
+    for ballot in sorted(ballots, key=lambda b: b.receipt or ""):
+        row: dict[str, Any] = {"id": ballot.receipt, "choice": list(ballot.choice)}
+        if kind is Kind.CONSENT:
+            row["choice"] = kinds.STANCES[ballot.choice[0] - 1]
+            row["reason"] = ballot.reason
+        rows.append(row)
+    return rows
+
+
+def ballots_digest(rows: list[dict[str, Any]]) -> str:
+    """What the poll's ledger entry commits to: SHA-256 of the canonical JSON of the anonymised ballots."""
+    return ledger.digest(ledger.canonical(rows))
 
 
 _BALLOT_FORMAT = {

@@ -12,6 +12,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,17 +25,18 @@ from bot.buttons import PayloadError
 from bot.context import Context
 from bot.errors import PermissionDenied, UserError
 from bot.i18n import N_, _
-from bot.interlinker import Catalogue, Interlinker, button, command, job
+from bot.interlinker import Catalogue, Interlinker, LedgerCheck, button, command, job
 from bot.jobs import schedule
 from bot.panels import Export, Panel, Scope
 from bot.roles import Role
 from bot.services import Services
 from interlinkers.polls import _dashboard as dashboard
 from interlinkers.polls import _kinds as kinds
+from interlinkers.polls import _ledger as ledger_evidence
 from interlinkers.polls import _store as store
 from interlinkers.polls import _view as show
 from interlinkers.polls._dialog import CreateDialog
-from interlinkers.polls._export import COMMANDS
+from interlinkers.polls._export import COMMANDS, ballot_rows, ballots_digest
 from interlinkers.polls._kinds import Kind
 from interlinkers.polls._manage import Management
 from interlinkers.polls._models import Ballot, Poll, PollOption
@@ -184,6 +186,17 @@ class Polls(CreateDialog, Management, Interlinker):
 
     async def exports(self, session: AsyncSession, initiative_id: int) -> list[Export]:
         return await dashboard.exports(session, initiative_id, self.services.settings.secret)
+
+    async def ledger_evidence(self, session: AsyncSession, initiative_id: int) -> dict[str, bytes]:
+        return await ledger_evidence.evidence(session, initiative_id)
+
+    @classmethod
+    def check_ledger(cls, entries: Sequence[dict[str, Any]], files: Mapping[str, bytes]) -> LedgerCheck:
+        return ledger_evidence.check(entries, files)
+
+    @classmethod
+    def find_receipt(cls, receipt: str, files: Mapping[str, bytes]) -> list[str]:
+        return ledger_evidence.find_receipt(receipt, files)
 
     # --- personal data -----------------------------------------------------------------------------
 
@@ -344,6 +357,7 @@ class Polls(CreateDialog, Management, Interlinker):
             "options": [{"label": label, "votes": figure} for label, figure in zip(tally.labels, tally.counts,
                                                                                    strict=True)],
             "total_votes": len(ballots),
+            "ballots_sha256": ballots_digest(ballot_rows(poll.kind, ballots)),
             "winners": [tally.labels[w - 1] for w in count.main.winners] if outcome in ("decided", "tie") else [],
             "outcome": outcome,
             "anonymous": poll.anonymous,
@@ -363,7 +377,7 @@ class Polls(CreateDialog, Management, Interlinker):
             result["stances"] = {stance: getattr(count.stances, stance) for stance in kinds.STANCES}
             result["reasons"] = [{"stance": kinds.STANCES[b.choice[0] - 1], "reason": b.reason}
                                  for b in ballots if b.reason]
-        await ctx.record_outcome("poll", poll.question, result, decided_at=now)
+        await ctx.record_outcome("poll", poll.question, result, decided_at=now, seal=True)
         if not by_deadline:
             await ctx.unschedule(job_id(poll))
         await unschedule_reminders(ctx, poll)

@@ -34,7 +34,7 @@ def _describe_creators(stored: str) -> str:
 
 SETTINGS = (
     SettingSpec("pollcreators", N_("who may start polls and proposals: members or organisers"), "members",
-                _parse_creators, _describe_creators),
+                _parse_creators, _describe_creators, governs=True),
     SettingSpec("reminders", N_("reminders in the group before a poll closes, such as 1d 1h, or off"), "1d 1h",
                 parse_lead_times, _describe_reminders),
 )

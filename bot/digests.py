@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import direct
 from bot.errors import UserError
 from bot.events import ChatRef, Reply
-from bot.i18n import _, format_long_date, ngettext, using_locale
+from bot.i18n import _, format_datetime, format_long_date, ngettext, using_locale
 from bot.officers import initiatives_of
 from bot.panels import Scope
 from bot.roles import Role
@@ -36,6 +36,7 @@ from storage.models import (
     DigestSubscription,
     DirectChat,
     Initiative,
+    LedgerCheckpoint,
     Membership,
     Officer,
     OfficerIdentity,
@@ -163,8 +164,22 @@ async def compose(services: Services, session: AsyncSession, reader: Reader, sin
                                   "{count} new outcomes recorded for the public administration.",
                                   recorded).format(count=recorded))
         if lines:
+            lines.extend(await _checkpoint_line(session, initiative.id, reader.tz))
             found.append((initiative, lines))
     return found
+
+
+async def _checkpoint_line(session: AsyncSession, initiative_id: int, tz: ZoneInfo) -> list[str]:
+    """The ledger's last signed checkpoint, published where the server cannot take it back (a mailbox, a
+    chat): whoever keeps it can later show that the ledger was not cut short or rewritten."""
+    last = (await session.scalars(select(LedgerCheckpoint).where(LedgerCheckpoint.initiative_id == initiative_id)
+                                  .order_by(LedgerCheckpoint.size.desc()).limit(1))).first()
+    if last is None:
+        return []
+    return [_("Ledger: {size} entries, signed {when} with key {key}. To check it later: "
+              "interlink verify --expect {log}/{size}:{head}").format(
+        size=last.size, when=format_datetime(last.signed_at, tz, "short"), key=last.key_id, head=last.head,
+        log=initiative_id)]
 
 
 def render(services: Services, reader: Reader, sections: list[tuple[Initiative, list[str]]], since: datetime,

@@ -54,6 +54,12 @@ class Expected:
     head: str
     source: str
     signed: dict[str, Any] | None = None  # a saved checkpoint: its published form, to check its signature
+    log: int | None = None  # the initiative's ledger it is about (None: whichever is verified)
+
+    def about(self, log: int) -> bool:
+        if self.signed is not None:
+            return bool(self.signed.get("initiative_id") == log)
+        return self.log is None or self.log == log
 
 
 def verify(files: Mapping[str, bytes], interlinkers: Iterable[type[Interlinker]], kept: Sequence[Expected] = (),
@@ -130,7 +136,7 @@ def _checkpoints(files: Mapping[str, bytes], log: int, hashes: list[str], kept: 
     signed = [item for item in published if isinstance(item, dict)] if isinstance(published, list) else []
     expected = [Expected(int(item.get("size", -1)), str(item.get("head")), f"checkpoint of size {item.get('size')}",
                          item) for item in signed]
-    expected.extend(item for item in kept if item.signed is None or item.signed.get("initiative_id") == log)
+    expected.extend(item for item in kept if item.about(log))
     last = None
     for item in expected:
         if item.signed is not None:
@@ -210,7 +216,7 @@ def _loads(data: str | bytes) -> Any:
 
 def expected_from(text: str, source: str) -> list[Expected]:
     """What an officer kept: a JSON list of published checkpoints (the API's ``items``, or the API's
-    whole answer), or lines ``SIZE:HEAD`` (from a digest)."""
+    whole answer), or ``LEDGER/SIZE:HEAD`` words (a digest's line; LEDGER is the initiative's id)."""
     parsed = _loads(text)
     if isinstance(parsed, dict):
         parsed = parsed.get("items", [])
@@ -219,10 +225,12 @@ def expected_from(text: str, source: str) -> list[Expected]:
                 for item in parsed if isinstance(item, dict) and "size" in item and "head" in item]
     found = []
     for line in text.split():
-        size, _sep, head = line.partition(":")
-        if not size.isdigit() or len(head) != 64:
-            raise ValueError(f"{source}: {line!r} is not SIZE:HEAD (the head being 64 hex digits)")
-        found.append(Expected(int(size), head.lower(), f"{source}: {size}:{head[:16]}…"))
+        log, _slash, pair = line.rpartition("/")
+        size, _sep, head = pair.partition(":")
+        if not size.isdigit() or len(head) != 64 or (log and not log.isdigit()):
+            raise ValueError(f"{source}: {line!r} is not [LEDGER/]SIZE:HEAD (the head being 64 hex digits)")
+        found.append(Expected(int(size), head.lower(), f"{source} {pair[:len(size) + 17]}…",
+                              log=int(log) if log else None))
     return found
 
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
+from bot import ledger_bundle
 from bot.officers import pseudonym
 from bot.panels import Export, csv_file
 from bot.roles import Role
@@ -47,6 +48,7 @@ _MEMBER_COLUMNS = (
     ("joined_week", "The ISO week they joined (kept to the week)."),
 )
 OPEN_DATA = "open-data.zip"
+LEDGER_BUNDLE = "ledger-bundle.zip"  # the verification bundle (``bot.ledger_bundle``)
 
 
 def member_record(secret: str, initiative_id: int, user_id: int, team: str, role: int, joined: date
@@ -80,7 +82,12 @@ async def exports(services: Services, initiative: Initiative) -> list[Export]:
 
 
 async def export_named(services: Services, initiative: Initiative, name: str) -> Export | None:
-    """One of ``exports`` by its name, or the open-data ZIP of them all (``OPEN_DATA``)."""
+    """One of ``exports`` by its name, the open-data ZIP of them all (``OPEN_DATA``), or the ledger's
+    verification bundle (``LEDGER_BUNDLE``)."""
+    if name == LEDGER_BUNDLE:
+        bundle = ledger_bundle.zipped(await ledger_bundle.build(services, initiative))
+        return Export(LEDGER_BUNDLE, ledger_bundle.filename(initiative), "application/zip", bundle,
+                      "Verification bundle: ledger, signed checkpoints, anonymised ballots")
     files = await exports(services, initiative)
     if name == OPEN_DATA:
         return Export(OPEN_DATA, f"initiative-{initiative.id}.zip", "application/zip",
@@ -107,4 +114,4 @@ def open_data_zip(initiative: Initiative, files: Sequence[Export]) -> bytes:
     return buffer.getvalue()
 
 
-__all__ = ["OPEN_DATA", "export_named", "exports", "member_record", "open_data_zip"]
+__all__ = ["LEDGER_BUNDLE", "OPEN_DATA", "export_named", "exports", "member_record", "open_data_zip"]

@@ -85,6 +85,7 @@ def _recount(document: dict[str, Any], result: dict[str, Any]) -> list[str]:
     labels = [option["label"] for option in result.get("options", [])]
     if labels != options:
         problems.append("its options differ from those in the ledger")
+    choices: list[tuple[int, ...]]
     if kind is Kind.CONSENT:
         choices = [(kinds.STANCES.index(row["choice"]) + 1,) for row in rows]
     else:

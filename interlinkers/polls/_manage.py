@@ -30,7 +30,8 @@ from interlinkers.polls._shared import (
     title,
 )
 from interlinkers.polls._store import PollState
-from storage.models import Membership, User
+from storage import ledger
+from storage.models import Membership, Outcome, User
 
 if TYPE_CHECKING:
     from interlinkers.polls._models import Poll
@@ -214,7 +215,25 @@ class Management:
             lines.append(_("Your ballot's receipt is {receipt}. Once the poll is closed, its exported ballots "
                            "list it with your choice and without your name, so you can check it was counted.")
                          .format(receipt=current.receipt))
+            sealed = await _sealed_in(ctx, poll) if not poll.is_open else None
+            if sealed is not None:
+                lines.append(_("The poll's ballots are sealed in entry {entry} of the initiative's ledger "
+                               "(fingerprint {fingerprint}). In its verification bundle, "
+                               "interlink verify BUNDLE --receipt {receipt} finds yours.").format(
+                    entry=sealed[0], fingerprint=sealed[1][:16], receipt=current.receipt))
         return "\n".join(lines)
+
+
+async def _sealed_in(ctx: Context, poll: PollState) -> tuple[int, str] | None:
+    """The ledger entry (its number) of the poll's last close, and the fingerprint of the ballots it seals."""
+    closes = (await ctx.session.scalars(select(Outcome).where(
+        Outcome.initiative_id == ctx.initiative.id, Outcome.kind == "poll").order_by(Outcome.id.desc()))).all()
+    for outcome in closes:
+        result = outcome.payload["result"]
+        if result.get("poll_number") == poll.number and result.get("ballots_sha256"):
+            entry = await ledger.entry_of_outcome(ctx.session, outcome.uid)
+            return (entry.seq, str(result["ballots_sha256"])) if entry is not None else None
+    return None
 
 
 async def _people(ctx: Context) -> list[tuple[int | None, str]]:

@@ -82,6 +82,20 @@ def document(public_url: str) -> dict[str, Any]:
                                                "properties": {"week_start": {"type": "string", "format": "date"},
                                                               "participants": {"type": "integer"}}}}}},
                     "Weeks, Monday first, in your time zone"), **_errors("400", "403")}}},
+            "/ledger/checkpoints": {"get": {
+                "operationId": "listLedgerCheckpoints",
+                "summary": "Signed checkpoints of your initiatives' ledgers: keep them to catch a ledger cut short",
+                "parameters": [{"name": "initiative", "in": "query", "required": False,
+                                "schema": {"type": "string", "pattern": "^[0-9]+$"},
+                                "description": "Only this initiative (its id)."}],
+                "responses": {"200": _json({"type": "object", "required": ["key_id", "public_key", "items"],
+                                            "properties": {
+                                                "key_id": {"type": "string"},
+                                                "public_key": {"type": "string",
+                                                               "description": "Ed25519, PEM (SubjectPublicKeyInfo)"},
+                                                "items": {"type": "array",
+                                                          "items": {"$ref": "#/components/schemas/Checkpoint"}}}},
+                                           "Checkpoints, per initiative, oldest first"), **_errors("400", "403")}}},
             "/initiatives/{initiative}/exports": {"get": {
                 "operationId": "listExports", "summary": "The files you may download",
                 "parameters": [_INITIATIVE],
@@ -115,6 +129,15 @@ def document(public_url: str) -> dict[str, Any]:
                            "description": "next_cursor from the previous page."}},
             "responses": {"Error": _json({"$ref": "#/components/schemas/Error"}, "An error: a code and a message")},
             "schemas": {
+                "Checkpoint": {
+                    "type": "object",
+                    "required": ["initiative_id", "size", "head", "signed_at", "key_id", "body", "signature"],
+                    "properties": {"initiative_id": {"type": "integer"}, "size": {"type": "integer"},
+                                   "head": {"type": "string", "description": "SHA-256 of entry `size`, hex"},
+                                   "signed_at": {"type": "string", "format": "date-time"},
+                                   "key_id": {"type": "string"},
+                                   "body": {"type": "string", "description": "The exact text signed"},
+                                   "signature": {"type": "string", "description": "Ed25519 over body, base64"}}},
                 "Error": {"type": "object", "required": ["error"], "properties": {"error": {
                     "type": "object", "required": ["code", "message"],
                     "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}},

@@ -23,10 +23,13 @@ from adapters.http.api._openapi import document
 from adapters.http.api._ratelimit import RateLimiter
 from adapters.http.dashboard._web import SERVICES, attachment, render
 from bot.initiatives import PHASES
+from bot.ledger import published
+from bot.ledger_bundle import filename
 from bot.officers import check_api_key, initiatives_of, readable_initiative
-from bot.opendata import OPEN_DATA, export_named, exports, member_record
+from bot.opendata import LEDGER_BUNDLE, OPEN_DATA, export_named, exports, member_record
 from bot.panels import Scope, participants_by_week
 from bot.services import Services
+from storage import ledger
 from storage.models import ChatLink, Initiative, Membership, Officer, PAOutcome
 from storage.outbox import outcomes_query
 
@@ -258,7 +261,10 @@ async def list_exports(request: web.Request, officer: Officer) -> web.StreamResp
     base = f"/api/v1/initiatives/{row.id}/exports"
     files = await exports(_services(request), row)
     items = [{"name": OPEN_DATA, "filename": f"initiative-{row.id}.zip", "media_type": "application/zip",
-              "title": "Everything, as open data (ZIP with a README)", "url": f"{base}/{OPEN_DATA}"}]
+              "title": "Everything, as open data (ZIP with a README)", "url": f"{base}/{OPEN_DATA}"},
+             {"name": LEDGER_BUNDLE, "filename": filename(row), "media_type": "application/zip",
+              "title": "Verification bundle: ledger, signed checkpoints, anonymised ballots",
+              "url": f"{base}/{LEDGER_BUNDLE}"}]
     items += [{"name": export.name, "filename": export.filename, "media_type": export.media_type,
                "title": export.title, "url": f"{base}/{export.name}"} for export in files]
     return web.json_response({"items": items})
@@ -272,6 +278,26 @@ async def one_export(request: web.Request, officer: Officer) -> web.StreamRespon
         return _error(404, "not_found", f"no export named {name[:60]!r}; GET {request.path.rsplit('/', 1)[0]} "
                                         "lists them")
     return attachment(found)
+
+
+@api()
+async def ledger_checkpoints(request: web.Request, officer: Officer) -> web.StreamResponse:
+    """The signed checkpoints of your initiatives' ledgers (or of ``initiative``, an id): keep them, and
+    ``interlink verify --checkpoints`` shows whether a ledger was later cut short or rewritten."""
+    services = _services(request)
+    wanted = request.query.get("initiative")
+    if wanted is not None and not wanted.isdigit():
+        return _error(400, "bad_request", "initiative must be an initiative's id")
+    async with services.sessions() as session:
+        ids = [row.id for row in await initiatives_of(session, officer.id)]
+        if wanted is not None:
+            if int(wanted) not in ids:
+                return _error(403, "forbidden", "This initiative is not shared with you.")
+            ids = [int(wanted)]
+        signed = await ledger.checkpoints(session, ids)
+    key = services.ledger_key
+    return web.json_response({"key_id": key.key_id, "public_key": key.public_pem().decode(),
+                              "items": [published(checkpoint) for checkpoint in signed]})
 
 
 async def openapi_json(request: web.Request) -> web.StreamResponse:
@@ -293,6 +319,7 @@ def routes() -> list[web.RouteDef]:
         web.get("/api/v1/openapi.json", openapi_json),
         web.get("/api/v1/docs", docs),
         web.get("/api/v1/me", me),
+        web.get("/api/v1/ledger/checkpoints", ledger_checkpoints),
         web.get("/api/v1/outcomes", all_outcomes),
         web.get("/api/v1/initiatives", list_initiatives),
         web.get("/api/v1/initiatives/{initiative}", one_initiative),

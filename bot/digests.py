@@ -176,8 +176,10 @@ async def _checkpoint_line(session: AsyncSession, initiative_id: int, tz: ZoneIn
                                   .order_by(LedgerCheckpoint.size.desc()).limit(1))).first()
     if last is None:
         return []
-    return [_("Ledger: {size} entries, signed {when} with key {key}. To check it later: "
-              "interlink verify --expect {log}/{size}:{head}").format(
+    return [ngettext("Ledger: {size} entry, signed {when} with key {key}. To check it later: "
+                     "interlink verify --expect {log}/{size}:{head}",
+                     "Ledger: {size} entries, signed {when} with key {key}. To check it later: "
+                     "interlink verify --expect {log}/{size}:{head}", last.size).format(
         size=last.size, when=format_datetime(last.signed_at, tz, "short"), key=last.key_id, head=last.head,
         log=initiative_id)]
 

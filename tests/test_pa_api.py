@@ -19,7 +19,9 @@ from openapi_spec_validator import validate
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
 from adapters.http.api import document
+from bot.app import every_interlinker
 from bot.config import Settings
+from bot.ledger_verify import expected_from, verify
 from bot.officers import new_api_key
 from tests.conftest import altered, running_console
 from tests.pa_world import NAME, build
@@ -73,6 +75,11 @@ class Client:
             self.called.add((method.lower(), _pattern(path)))
         decoded = json.loads(data) if answer.content_type == "application/json" else data
         return response.status, decoded, response
+
+
+def _unzipped(raw: bytes) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
 
 
 def _pattern(path: str) -> str:
@@ -182,6 +189,22 @@ async def test_every_endpoint_answers_as_its_openapi_document_says(
             status, raw, response = await client.call("GET", f"/initiatives/{initiative}/exports/members.csv", read)
             assert status == 200 and raw.decode().startswith("person,team,role,joined_week")
             assert (await client.call("GET", f"/initiatives/{initiative}/exports/nope.csv", read))[0] == 404
+
+            # The ledger: the checkpoint the poll's close signed, and the verification bundle that it checks.
+            status, signed, _r = await client.call("GET", "/ledger/checkpoints", read)
+            assert status == 200 and signed["items"] and signed["items"][0]["initiative_id"] == initiative
+            assert signed["public_key"].startswith("-----BEGIN PUBLIC KEY-----") and len(signed["key_id"]) == 16
+            status, only, _r = await client.call("GET", "/ledger/checkpoints", read,
+                                                 params={"initiative": str(initiative)})
+            assert only["items"] == signed["items"]
+            assert (await client.call("GET", "/ledger/checkpoints", read, params={"initiative": "999"},
+                                      checked=False))[0] == 403
+            status, raw, response = await client.call("GET", f"/initiatives/{initiative}/exports/ledger-bundle.zip",
+                                                      read)
+            bundle = _unzipped(raw)
+            kept = expected_from(json.dumps(signed), "api")
+            verdict = verify(bundle, every_interlinker(), kept, signed["key_id"])
+            assert verdict.ok and "1 polls recounted" in verdict.checked, verdict.problems
 
             # Every operation in the document was called.
             every = {(method, path) for path, item in served["paths"].items()

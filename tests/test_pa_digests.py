@@ -5,6 +5,7 @@ an empty period sends nothing, or one line when asked. On SQLite and PostgreSQL.
 from __future__ import annotations
 
 import asyncio
+import re
 import email
 import email.policy
 import socket
@@ -116,6 +117,11 @@ async def test_digests_by_chat_and_email_in_each_readers_language_once(
         assert "Event #1 Garden clean-up" in english
         assert "4 new outcomes recorded for the public administration." in english
         assert f"/dashboard/initiatives/{world.initiative_id}" in english
+        # The ledger's last checkpoint (the poll's close signed it), kept in the mailbox: the line to check with.
+        sealed = re.search(rf"Ledger: 1 entry, signed .+ with key ([0-9a-f]{{16}})\. To check it later: "
+                           rf"interlink verify --expect {world.initiative_id}/1:([0-9a-f]{{64}})", english)
+        assert sealed is not None and sealed[1] == chat.app.services.ledger_key.key_id, english
+        assert f"interlink verify --expect {world.initiative_id}/1:{sealed[2]}" in italian
         assert str(by_reader["tom@borough.example"]["Subject"]).startswith("Digest of ")
         assert "Sondaggio #2: Paint the benches green? — votazione in corso: 1 su 5 membri" in italian
         assert "1 nuova segnalazione: Rifiuti e sporcizia (1)." in italian

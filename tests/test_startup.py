@@ -105,7 +105,7 @@ def test_scripts_the_check_cannot_read_are_left_to_alembic(tmp_path: Path) -> No
     assert script_graph([tmp_path]) is None  # a branch label, not a revision id
     (tmp_path / "x_0001.py").write_text('revision = make_id()\ndown_revision = None\n')
     assert script_graph([tmp_path]) is None
-    (tmp_path / "x_0001.py").write_text('revision: str = "x_0001"\ndown_revision: str | None = "core_0008"\n')
+    (tmp_path / "x_0001.py").write_text('revision: str = "x_0001"\ndown_revision: str | None = "core_0009"\n')
     graph = script_graph([tmp_path])
-    assert graph is not None and graph["x_0001"] == {"core_0008"}
-    assert not is_current(graph, ["core_0008"]) and is_current(graph, ["x_0001"])
+    assert graph is not None and graph["x_0001"] == {"core_0009"}
+    assert not is_current(graph, ["core_0009"]) and is_current(graph, ["x_0001"])

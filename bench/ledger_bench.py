@@ -62,7 +62,8 @@ def _choice(kind: Kind, rng: random.Random) -> tuple[int, ...]:
     return (rng.choice((1, 1, 1, 2, 3)),)
 
 
-def _poll(number: int, kind: Kind, ballots: int, rng: random.Random, closed: datetime) -> tuple[dict[str, Any], dict[str, Any]]:
+def _poll(number: int, kind: Kind, ballots: int, rng: random.Random,
+          closed: datetime) -> tuple[dict[str, Any], dict[str, Any]]:
     """A closed poll's export document and its outcome's result, as the close computes them."""
     choices = [_choice(kind, rng) for _ in range(ballots)]
     options = ["Agree", "Abstain", "Disagree", "Block"] if kind is Kind.CONSENT else list(OPTIONS)

@@ -16,11 +16,13 @@ The bundle's format is in ``bot.ledger_bundle`` and in the README.md inside ever
 
 from __future__ import annotations
 
+import gc
 import hashlib
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+import orjson
 
 from bot.interlinker import Interlinker
 from bot.ledger import public_key_from_pem, public_key_id, signature_holds
@@ -66,6 +68,17 @@ def verify(files: Mapping[str, bytes], interlinkers: Iterable[type[Interlinker]]
            pinned_key: str | None = None, stored_outcomes: Sequence[dict[str, Any]] | None = None) -> Verdict:
     """Everything above, over one bundle's ``files``. ``stored_outcomes`` (verifying from the database) are
     the outcome rows as recorded, checked against the ledger like the PA store's."""
+    collecting = gc.isenabled()
+    gc.disable()  # millions of small objects, none cyclic: the collector would only walk them again and again
+    try:
+        return _verify(files, interlinkers, kept, pinned_key, stored_outcomes)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _verify(files: Mapping[str, bytes], interlinkers: Iterable[type[Interlinker]], kept: Sequence[Expected],
+            pinned_key: str | None, stored_outcomes: Sequence[dict[str, Any]] | None) -> Verdict:
     manifest = _json(files, "manifest.json")
     name = str(manifest.get("initiative", {}).get("name", "?")) if isinstance(manifest, dict) else "?"
     verdict = Verdict(name)
@@ -91,7 +104,7 @@ def _chain(data: bytes, log: int, problems: list[str]) -> tuple[list[dict[str, A
     hashes: list[str] = []
     prev = GENESIS
     sha256 = hashlib.sha256
-    loads = json.loads
+    loads = orjson.loads
     lines = data.split(b"\n")
     if lines and lines[-1] == b"":
         lines.pop()
@@ -209,7 +222,7 @@ def _json(files: Mapping[str, bytes], name: str) -> Any:
 
 def _loads(data: str | bytes) -> Any:
     try:
-        return json.loads(data)
+        return orjson.loads(data)
     except ValueError:
         return None
 

@@ -5,9 +5,9 @@ an empty period sends nothing, or one line when asked. On SQLite and PostgreSQL.
 from __future__ import annotations
 
 import asyncio
-import re
 import email
 import email.policy
+import re
 import socket
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta

@@ -10,6 +10,7 @@ result never depends on chance. When every option still in the race has the same
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 
 from interlinkers.polls.methods._rankings import rankings
@@ -18,14 +19,15 @@ from interlinkers.polls.methods._result import Result
 
 def tally(options: int, ballots: Iterable[Sequence[int]]) -> Result:
     ranked = rankings(options, ballots)
+    distinct = Counter(ranked).items()  # identical rankings move together, counted once per round
     continuing = set(range(1, options + 1))
     rounds: list[tuple[int, ...]] = []
     while True:
         counts = [0] * options
-        for ranking in ranked:
+        for ranking, voters in distinct:
             top = next((option for option in ranking if option in continuing), None)
             if top is not None:
-                counts[top - 1] += 1
+                counts[top - 1] += voters
         rounds.append(tuple(counts))
         active = sum(counts)
         standing = sorted(continuing)

@@ -7,6 +7,7 @@ themselves. ``totals[i]`` counts how many options option i+1 beats.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 
 from interlinkers.polls.methods._rankings import rankings
@@ -14,15 +15,16 @@ from interlinkers.polls.methods._result import Result
 
 
 def pairwise(options: int, ranked: list[tuple[int, ...]]) -> list[list[int]]:
-    """``d[i][j]``: voters who rank option i+1 above option j+1."""
+    """``d[i][j]``: voters who rank option i+1 above option j+1. Identical rankings are counted once,
+    with their number (a poll has few distinct rankings, however many voters)."""
     d = [[0] * options for _ in range(options)]
-    for ranking in ranked:
+    for ranking, voters in Counter(ranked).items():
         place = {option: index for index, option in enumerate(ranking)}
         unranked = len(ranking)
         for i in range(1, options + 1):
             for j in range(1, options + 1):
                 if i != j and place.get(i, unranked) < place.get(j, unranked):
-                    d[i - 1][j - 1] += 1
+                    d[i - 1][j - 1] += voters
     return d
 
 

@@ -178,7 +178,8 @@ def _check_interlinker_config(settings: Settings) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        level = os.environ.get("INTERLINK_LOG_LEVEL", "WARNING" if args.command in ("console", "summary", "verify", "ledger") else "INFO")
+        quiet = args.command in ("console", "summary", "verify", "ledger")
+        level = os.environ.get("INTERLINK_LOG_LEVEL", "WARNING" if quiet else "INFO")
         logging.basicConfig(level=check_log_level(level), stream=sys.stderr,
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         # A PA officer's summary must not leave a database or a secret behind where there was none.

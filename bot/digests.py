@@ -214,12 +214,7 @@ class DigestWorker(BackgroundLoop):
         self._interval = interval
 
     async def _run(self) -> None:
-        while True:
-            try:
-                await self.send_due()
-            except Exception:
-                log.exception("digests failed; will retry")
-            await self._pause(self._interval)
+        await self._repeat(self.send_due, self._interval, log, "digests failed")
 
     async def send_due(self, now: datetime | None = None) -> int:
         """Stage every due digest; how many were staged (empty ones skipped included)."""

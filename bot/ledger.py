@@ -130,12 +130,7 @@ class CheckpointWorker(BackgroundLoop):
         self._sessions, self._key, self._interval = sessions, key, interval
 
     async def _run(self) -> None:
-        while True:
-            try:
-                await self.sign_grown()
-            except Exception:
-                log.exception("signing ledger checkpoints failed; will retry")
-            await self._pause(self._interval)
+        await self._repeat(self.sign_grown, self._interval, log, "signing ledger checkpoints failed")
 
     async def sign_grown(self) -> int:
         async with self._sessions() as session:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+from collections.abc import Awaitable, Callable
 
 
 class BackgroundLoop:
@@ -29,6 +31,17 @@ class BackgroundLoop:
 
     async def _run(self) -> None:
         raise NotImplementedError
+
+    async def _repeat(self, work: Callable[[], Awaitable[object]], interval: float, log: logging.Logger,
+                      failed: str) -> None:
+        """Run ``work`` every ``interval`` seconds (sooner when woken) until stopped; a round that fails is
+        logged on ``log`` as ``failed`` and the next round tries again."""
+        while True:
+            try:
+                await work()
+            except Exception:
+                log.exception("%s; will retry", failed)
+            await self._pause(interval)
 
     async def _pause(self, seconds: float) -> None:
         """Wait ``seconds``, or less if woken."""

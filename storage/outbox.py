@@ -80,12 +80,7 @@ class OutboxWorker(BackgroundLoop):
             await self.deliver_due()
 
     async def _run(self) -> None:
-        while True:
-            try:
-                await self.deliver_due()
-            except Exception:
-                log.exception("outbox delivery failed; will retry")
-            await self._pause(self._interval)
+        await self._repeat(self.deliver_due, self._interval, log, "outbox delivery failed")
 
     async def deliver_due(self) -> int:
         """Deliver every due item once; return how many reached the PA store."""

@@ -207,6 +207,12 @@ class App:
         """Run ``body`` while this worker holds ``lease`` (see ``storage.leases``)."""
         await self.leases.run_while_held(lease, body)
 
+    async def close_stores(self) -> None:
+        """Close the store's connections (and the PA store's, when it is another database)."""
+        await self.engine.dispose()
+        if self.pa_engine is not self.engine:
+            await self.pa_engine.dispose()
+
     async def stop(self) -> None:
         for adapter in reversed(self._started):
             try:
@@ -230,9 +236,7 @@ class App:
         if self.digests is not None:
             await self.digests.stop()
         await self.checkpoints.stop()
-        await self.engine.dispose()
-        if self.pa_engine is not self.engine:
-            await self.pa_engine.dispose()
+        await self.close_stores()
         if self._sqlite_claim is not None:
             self._sqlite_claim.close()
             self._sqlite_claim = None

@@ -112,9 +112,7 @@ async def _upgrade(settings: Settings) -> None:
         await app.migrate()
         await app.migrate_pa_store()
     finally:
-        await app.engine.dispose()
-        if app.pa_engine is not app.engine:
-            await app.pa_engine.dispose()
+        await app.close_stores()
 
 
 async def _dead_letters(settings: Settings, action: str, ids: list[int]) -> str:
@@ -138,9 +136,7 @@ async def _dead_letters(settings: Settings, action: str, ids: list[int]) -> str:
         lines.append(f"{left} dead letter(s) left")
         return "\n".join(lines)
     finally:
-        await app.engine.dispose()
-        if app.pa_engine is not app.engine:
-            await app.pa_engine.dispose()
+        await app.close_stores()
 
 
 def _check_databases_exist(settings: Settings) -> None:

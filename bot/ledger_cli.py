@@ -12,13 +12,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import ledger_bundle
 from bot.app import App, every_interlinker
 from bot.config import Settings
 from bot.errors import UserError
+from bot.interlinker import Interlinker
 from bot.ledger_verify import Expected, Verdict, expected_from, verify
+from bot.officers_cli import initiative_named
 from storage.models import Initiative, LedgerHead
 
 
@@ -54,14 +55,14 @@ async def run_ledger(settings: Settings, args: argparse.Namespace) -> str:
         if not args.initiative:
             raise UserError("ledger export needs --initiative NAME")
         async with app.sessions() as session:
-            initiative = await _initiative(session, args.initiative)
+            initiative = await initiative_named(session, args.initiative)
         files = await ledger_bundle.build(app.services, initiative)
         output = args.output or Path(ledger_bundle.filename(initiative))
         output.write_bytes(ledger_bundle.zipped(files))
         entries = files["ledger.jsonl"].count(b"\n")
         return f"{output}: {entries} entries, key {app.services.ledger_key.key_id}"
     finally:
-        await _close(app)
+        await app.close_stores()
 
 
 async def run_verify(settings: Settings, args: argparse.Namespace) -> int:
@@ -74,37 +75,37 @@ async def run_verify(settings: Settings, args: argparse.Namespace) -> int:
     except (OSError, ValueError) as exc:
         raise UserError(str(exc)) from None
     interlinkers = every_interlinker()
-    verdicts: list[Verdict] = []
     if args.bundle is not None:
         try:
             files = ledger_bundle.read(args.bundle)
         except ValueError as exc:
             raise UserError(str(exc)) from None
-        verdicts.append(verify(files, interlinkers, kept, args.key))
-        bundles = [files]
+        checked = [(files, verify(files, interlinkers, kept, args.key))]
     else:
-        bundles = await _from_database(settings, args, kept, verdicts)
-    for verdict in verdicts:
+        checked = await _from_database(settings, args, kept, interlinkers)
+    for _files, verdict in checked:
         print("\n".join(verdict.lines()))
+    problems = sum(len(verdict.problems) for _files, verdict in checked)
     for receipt in args.receipt:
-        found = [line for files in bundles for cls in interlinkers for line in cls.find_receipt(receipt, files)]
+        found = [line for files, _verdict in checked for cls in interlinkers
+                 for line in cls.find_receipt(receipt, files)]
         print("\n".join(found) if found else f"PROBLEM receipt {receipt.strip().upper()}: in no closed poll's ballots")
-        if not found:
-            verdicts.append(Verdict("receipt", problems=["not found"]))
-    problems = sum(len(verdict.problems) for verdict in verdicts)
+        problems += not found
     print(f"{problems} problem(s) found." if problems else "No problem found.")
     sys.stdout.flush()
     return 1 if problems else 0
 
 
 async def _from_database(settings: Settings, args: argparse.Namespace, kept: list[Expected],
-                         verdicts: list[Verdict]) -> list[dict[str, bytes]]:
+                         interlinkers: list[type[Interlinker]]) -> list[tuple[dict[str, bytes], Verdict]]:
+    """Each initiative's ledger (or the one named), as its bundle would be now, and what verifying it
+    found, the outcomes table's rows checked too."""
     app = await _app(settings)
-    bundles = []
+    checked = []
     try:
         async with app.sessions() as session:
             if args.initiative:
-                initiatives = [await _initiative(session, args.initiative)]
+                initiatives = [await initiative_named(session, args.initiative)]
             else:
                 initiatives = list((await session.scalars(
                     select(Initiative).join(LedgerHead, LedgerHead.initiative_id == Initiative.id)
@@ -113,20 +114,12 @@ async def _from_database(settings: Settings, args: argparse.Namespace, kept: lis
             files = await ledger_bundle.build(app.services, initiative)
             async with app.sessions() as session:
                 rows = await ledger_bundle.stored_outcomes(session, initiative.id)
-            verdicts.append(verify(files, app.interlinker_classes(), kept, args.key, stored_outcomes=rows))
-            bundles.append(files)
+            checked.append((files, verify(files, interlinkers, kept, args.key, stored_outcomes=rows)))
         if not initiatives:
             print("no ledger yet: nothing has been decided")
     finally:
-        await _close(app)
-    return bundles
-
-
-async def _initiative(session: AsyncSession, name: str) -> Initiative:
-    found = list(await session.scalars(select(Initiative).where(Initiative.name == name)))
-    if len(found) != 1:
-        raise UserError(f"no initiative named {name!r}" if not found else f"several initiatives are named {name!r}")
-    return found[0]
+        await app.close_stores()
+    return checked
 
 
 async def _app(settings: Settings) -> App:
@@ -135,12 +128,6 @@ async def _app(settings: Settings) -> App:
     await app.migrate_pa_store()
     app.register_interlinkers()
     return app
-
-
-async def _close(app: App) -> None:
-    await app.engine.dispose()
-    if app.pa_engine is not app.engine:
-        await app.pa_engine.dispose()
 
 
 __all__ = ["add_commands", "run_ledger", "run_verify"]

@@ -42,15 +42,16 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--label", default="", help="key: a name to recognise it by")
 
 
+async def initiative_named(session: AsyncSession, name: str) -> Initiative:
+    """The one initiative an operator named on the command line, or a ``UserError`` saying why not."""
+    found = list(await session.scalars(select(Initiative).where(Initiative.name == name)))
+    if len(found) != 1:
+        raise UserError(f"no initiative named {name!r}" if not found else f"several initiatives are named {name!r}")
+    return found[0]
+
+
 async def _initiative_ids(session: AsyncSession, names: list[str]) -> list[int]:
-    ids = []
-    for name in names:
-        found = list(await session.scalars(select(Initiative.id).where(Initiative.name == name)))
-        if len(found) != 1:
-            raise UserError(f"no initiative named {name!r}" if not found
-                            else f"several initiatives are named {name!r}")
-        ids.append(found[0])
-    return ids
+    return [(await initiative_named(session, name)).id for name in names]
 
 
 async def _officer(session: AsyncSession, who: str | None) -> Officer:
@@ -108,4 +109,4 @@ async def _run(sessions: async_sessionmaker[AsyncSession], args: argparse.Namesp
 COMMANDS = (CliCommand("officers", "PA officers: add, list, grant an initiative, print a log-in link, make or "
                                    "revoke an API key", _arguments, _run),)
 
-__all__ = ["COMMANDS"]
+__all__ = ["COMMANDS", "initiative_named"]

@@ -149,7 +149,8 @@ def _checkpoints(files: Mapping[str, bytes], log: int, hashes: list[str], kept: 
     signed = [item for item in published if isinstance(item, dict)] if isinstance(published, list) else []
     expected = [Expected(int(item.get("size", -1)), str(item.get("head")), f"checkpoint of size {item.get('size')}",
                          item) for item in signed]
-    expected.extend(item for item in kept if item.about(log))
+    mine = [item for item in kept if item.about(log)]
+    expected.extend(mine)
     last = None
     for item in expected:
         if item.signed is not None:
@@ -171,10 +172,9 @@ def _checkpoints(files: Mapping[str, bytes], log: int, hashes: list[str], kept: 
                             "states: the ledger was changed at or before that entry")
         elif item.signed is not None:
             last = item
-    count = sum(1 for item in expected if item.signed is not None)
-    verdict.checked.append(f"{count} signed checkpoints")
-    if kept:
-        verdict.checked.append(f"{len(kept)} kept by you")
+    verdict.checked.append(f"{len(signed)} signed checkpoints")
+    if mine:
+        verdict.checked.append(f"{len(mine)} kept by you")
     if last is not None and last.size < len(hashes):
         verdict.notes.append(f"entries {last.size + 1}-{len(hashes)} are newer than the last signed checkpoint")
 
